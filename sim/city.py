@@ -1,0 +1,211 @@
+"""Territory (块) and the organisational network (MODEL §2.1, §2.3).
+
+Five levels: city → district → street → community → grid. Units that hold cases share one
+index space (``Units``) so that capacity is allocated to every queue in one vectorised pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from .disputes import DOMAINS, Handler
+
+N_DOMAINS = len(DOMAINS)
+
+
+def split_evenly(total: int, parts: int, rng: np.random.Generator, spread: float = 0.3) -> np.ndarray:
+    """Split ``total`` items into ``parts`` groups of at least one, sizes varying by ``spread``."""
+    if parts > total:
+        raise ValueError(f"cannot split {total} into {parts} non-empty parts")
+    weights = rng.lognormal(0.0, spread, parts) if spread > 0 else np.ones(parts)
+    extra = total - parts
+    sizes = np.floor(weights / weights.sum() * extra).astype(np.int64)
+    remainder = extra - sizes.sum()
+    order = np.argsort(-(weights / weights.sum() * extra - sizes), kind="stable")
+    sizes[order[:remainder]] += 1
+    return sizes + 1
+
+
+def owner_of(sizes: np.ndarray) -> np.ndarray:
+    """For groups of the given sizes laid out contiguously, the group of each item."""
+    return np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
+
+
+@dataclass
+class Territory:
+    """Who belongs to whom, as index arrays."""
+
+    n_districts: int
+    street_district: np.ndarray     # street -> district
+    community_street: np.ndarray    # community -> street
+    grid_community: np.ndarray      # grid -> community
+    community_size: np.ndarray      # simulated residents per community
+
+    @property
+    def n_streets(self) -> int:
+        return len(self.street_district)
+
+    @property
+    def n_communities(self) -> int:
+        return len(self.community_street)
+
+    @property
+    def n_grids(self) -> int:
+        return len(self.grid_community)
+
+    @property
+    def community_district(self) -> np.ndarray:
+        return self.street_district[self.community_street]
+
+
+def build_territory(counts: dict[str, int], n_residents: int, rng: np.random.Generator) -> Territory:
+    d, s, c, g = counts["districts"], counts["streets"], counts["communities"], counts["grids"]
+    for lower, upper, a, b in (("streets", "districts", s, d), ("communities", "streets", c, s),
+                               ("grids", "communities", g, c), ("residents", "communities", n_residents, c)):
+        if a < b:
+            raise ValueError(f"structure: {lower} ({a}) must be at least {upper} ({b})")
+    street_district = owner_of(split_evenly(s, d, rng, 0.2))
+    community_street = owner_of(split_evenly(c, s, rng, 0.2))
+    community_size = split_evenly(n_residents, c, rng, 0.4)
+    # grids in proportion to residents, at least one per community
+    share = community_size / community_size.sum()
+    grids = np.maximum(1, np.floor(share * g).astype(np.int64))
+    while grids.sum() > g:
+        grids[np.argmax(grids)] -= 1
+    order = np.argsort(-(share * g - grids), kind="stable")
+    grids[order[: g - grids.sum()]] += 1
+    return Territory(d, street_district, community_street, owner_of(grids), community_size)
+
+
+class Units:
+    """Every unit that can hold cases, in one index space.
+
+    Layout: councils [C], communities [C], social organisations [S*k], streets [S],
+    district centres [D], district departments [D*10], city centre [1], city departments [10].
+    """
+
+    def __init__(self, t: Territory, so_per_street: int):
+        C, S, Dn = t.n_communities, t.n_streets, t.n_districts
+        self.so_per_street = so_per_street
+        sizes = dict(council=C, community=C, social_org=S * so_per_street, street=S, district=Dn,
+                     district_dept=Dn * N_DOMAINS, city=1, city_dept=N_DOMAINS)
+        self.sizes = sizes
+        self.start: dict[str, int] = {}
+        pos = 0
+        for name, size in sizes.items():
+            self.start[name] = pos
+            pos += size
+        self.n = pos
+        self.kind = np.empty(pos, dtype=np.int8)
+        self.district = np.full(pos, -1, dtype=np.int32)
+        self.street = np.full(pos, -1, dtype=np.int32)
+        self.community = np.full(pos, -1, dtype=np.int32)
+        self.domain = np.full(pos, -1, dtype=np.int8)
+        kinds = dict(council=Handler.COUNCIL, community=Handler.COMMUNITY, social_org=Handler.SOCIAL_ORG,
+                     street=Handler.STREET, district=Handler.DISTRICT, district_dept=Handler.DEPARTMENT,
+                     city=Handler.CITY, city_dept=Handler.DEPARTMENT)
+        for name, size in sizes.items():
+            self.kind[self.start[name]: self.start[name] + size] = kinds[name]
+        cs = t.community_street
+        for name in ("council", "community"):
+            sl = self.slice(name)
+            self.community[sl] = np.arange(C)
+            self.street[sl] = cs
+            self.district[sl] = t.street_district[cs]
+        so = np.arange(S * so_per_street)
+        self.street[self.slice("social_org")] = so // so_per_street
+        self.district[self.slice("social_org")] = t.street_district[so // so_per_street]
+        self.street[self.slice("street")] = np.arange(S)
+        self.district[self.slice("street")] = t.street_district
+        self.district[self.slice("district")] = np.arange(Dn)
+        dd = np.arange(Dn * N_DOMAINS)
+        self.district[self.slice("district_dept")] = dd // N_DOMAINS
+        self.domain[self.slice("district_dept")] = dd % N_DOMAINS
+        self.domain[self.slice("city_dept")] = np.arange(N_DOMAINS)
+        # each community contracts one social organisation of its street
+        rank = np.arange(C) - np.searchsorted(cs, cs)  # communities are ordered by street
+        self.community_so = (self.start["social_org"] + cs * so_per_street + rank % so_per_street).astype(np.int32)
+
+    def slice(self, name: str) -> slice:
+        return slice(self.start[name], self.start[name] + self.sizes[name])
+
+    def council(self, community):
+        return self.start["council"] + community
+
+    def community_unit(self, community):
+        return self.start["community"] + community
+
+    def street_unit(self, street):
+        return self.start["street"] + street
+
+    def district_unit(self, district):
+        return self.start["district"] + district
+
+    def district_dept(self, district, domain):
+        return self.start["district_dept"] + district * N_DOMAINS + domain
+
+    def city_dept(self, domain):
+        return self.start["city_dept"] + domain
+
+    @property
+    def city_unit(self) -> int:
+        return self.start["city"]
+
+    def evaluated(self) -> np.ndarray:
+        """Units that are evaluated and learn: communities, streets and departments."""
+        k = self.kind
+        return np.flatnonzero((k == Handler.COMMUNITY) | (k == Handler.STREET) | (k == Handler.DEPARTMENT))
+
+
+def build_org_network(t: Territory, units: Units, info_sharing: float) -> nx.MultiDiGraph:
+    """The organisational network: hierarchy, 条块 service, contracts, information sharing.
+
+    Node names are stable strings (``"street:3"``); attributes ``kind``, ``level`` and
+    ``unit`` (index into ``Units`` where the node holds cases).
+    """
+    G = nx.MultiDiGraph()
+    G.add_node("party:city", kind="party", level="city")
+    G.add_node("city", kind="centre", level="city", unit=units.city_unit)
+    G.add_edge("party:city", "city", key="leads")
+    for dom, name in enumerate(DOMAINS):
+        node = f"dept:city:{name}"
+        G.add_node(node, kind="department", level="city", domain=name, unit=int(units.city_dept(dom)))
+        G.add_edge("party:city", node, key="leads")
+    for d in range(t.n_districts):
+        G.add_node(f"party:district:{d}", kind="party", level="district")
+        G.add_node(f"district:{d}", kind="centre", level="district", unit=int(units.district_unit(d)))
+        G.add_edge("party:city", f"party:district:{d}", key="leads")
+        G.add_edge(f"party:district:{d}", f"district:{d}", key="leads")
+        for dom, name in enumerate(DOMAINS):
+            node = f"dept:{d}:{name}"
+            G.add_node(node, kind="department", level="district", domain=name,
+                       unit=int(units.district_dept(d, dom)))
+            G.add_edge(f"party:district:{d}", node, key="leads")
+            G.add_edge(node, f"dept:city:{name}", key="belongs_to")
+    for s in range(t.n_streets):
+        d = int(t.street_district[s])
+        G.add_node(f"party:street:{s}", kind="party", level="street")
+        G.add_node(f"street:{s}", kind="street", level="street", unit=int(units.street_unit(s)))
+        G.add_edge(f"party:district:{d}", f"party:street:{s}", key="leads")
+        G.add_edge(f"party:street:{s}", f"street:{s}", key="leads")
+        for dom, name in enumerate(DOMAINS):
+            G.add_edge(f"dept:{d}:{name}", f"street:{s}", key="serves")
+        for k in range(units.so_per_street):
+            u = units.start["social_org"] + s * units.so_per_street + k
+            G.add_node(f"socialorg:{s}:{k}", kind="social_org", level="street", unit=int(u))
+    for c in range(t.n_communities):
+        s = int(t.community_street[c])
+        G.add_node(f"community:{c}", kind="community", level="community", unit=int(units.community_unit(c)))
+        G.add_edge(f"community:{c}", f"street:{s}", key="belongs_to")
+        G.add_edge(f"party:street:{s}", f"community:{c}", key="leads")
+        k = int(units.community_so[c] - units.start["social_org"]) % units.so_per_street
+        G.add_edge(f"socialorg:{s}:{k}", f"community:{c}", key="contract")
+    if info_sharing > 0:
+        G.add_node("platform", kind="platform", level="city")
+        for node, data in list(G.nodes(data=True)):
+            if data.get("kind") in ("department", "street", "community", "centre"):
+                G.add_edge(node, "platform", key="shares_info", weight=info_sharing)
+    return G

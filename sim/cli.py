@@ -1,0 +1,134 @@
+"""The ``cogov`` command. Thin: it parses, calls the package, prints.
+
+Exit codes: 0 success; 2 bad input (scenario file, option, output folder); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .params import PRESETS, ScenarioError, load_scenario, scenarios_dir
+
+
+def _fail(message: str) -> int:
+    print(f"cogov: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _progress(total: int, quiet: bool, label: str):
+    """A progress bar on stderr (tqdm), or nothing when quiet."""
+    if quiet:
+        return None, None
+    from tqdm import tqdm
+    bar = tqdm(total=total, desc=label, unit="day", file=sys.stderr, leave=False,
+               disable=None if sys.stderr.isatty() else True)
+    return bar, (lambda _day: bar.update(1))
+
+
+def cmd_run(args) -> int:
+    from .io import OutputError, check_writable, write_run
+    from .metrics import kpi_table
+    from .model import CoGovernanceModel
+
+    try:
+        scenario = load_scenario(args.scenario, seed=args.seed, days=args.days, preset=args.preset)
+    except ScenarioError as exc:
+        return _fail(str(exc))
+    out = Path(args.out) if args.out else Path("out") / f"{scenario.name}_seed{scenario.seed}"
+    try:
+        check_writable(out)
+    except OutputError as exc:
+        return _fail(str(exc))
+    t0 = time.perf_counter()
+    model = CoGovernanceModel(scenario)
+    build = time.perf_counter() - t0
+    bar, tick = _progress(scenario.days, args.quiet, f"{scenario.name} ({scenario.preset})")
+    try:
+        model.run(scenario.days, progress=tick)
+    except KeyboardInterrupt:
+        print("cogov: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - t0
+    try:
+        write_run(out, model, {"wall_seconds": round(wall, 3), "build_seconds": round(build, 3)})
+    except OSError as exc:
+        return _fail(f"--out {out}: cannot write results: {exc}")
+    if not args.quiet:
+        print(f"{scenario.name}: {scenario.preset} preset, {model.population.n:,} residents, "
+              f"{scenario.days} days, seed {scenario.seed} ({wall:.1f} s)")
+        print(kpi_table({scenario.name: model.summary()}))
+        print(f"results in {out}/ (timeseries.parquet, cases.parquet, summary.json, scenario.toml, meta.json)")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    bad = 0
+    for f in args.files:
+        try:
+            sc = load_scenario(Path(f))
+        except ScenarioError as exc:
+            print(f"cogov: error: {exc}", file=sys.stderr)
+            bad += 1
+            continue
+        print(f"ok: {f} (name {sc.name!r}, preset {sc.preset}, {sc.days} days, {len(sc.schedule)} scheduled changes)")
+    return 2 if bad else 0
+
+
+def cmd_scenarios(args) -> int:
+    for f in sorted(scenarios_dir().glob("*.toml")):
+        try:
+            sc = load_scenario(f)
+            print(f"{f.stem:<22} {sc.description}")
+        except ScenarioError as exc:
+            print(f"{f.stem:<22} INVALID: {exc}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cogov",
+        description="Simulate multi-actor co-governance of disputes in a Chinese city (市域社会治理).")
+    from . import __version__
+    p.add_argument("--version", action="version", version=f"cogov {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser("run", help="run one scenario and write its results",
+                         description="Run one scenario, print its KPIs and write timeseries.parquet, "
+                                     "cases.parquet, summary.json, scenario.toml and meta.json.")
+    run.add_argument("scenario", nargs="?", default="baseline",
+                     help="a scenario file or built-in name (default: baseline; see `cogov scenarios`)")
+    run.add_argument("--seed", type=int, help="run seed (default: the scenario's)")
+    run.add_argument("--days", type=int, help="days to simulate (default: the scenario's)")
+    run.add_argument("--preset", choices=sorted(PRESETS), help="structure preset (default: the scenario's)")
+    run.add_argument("--out", help="output folder (default: out/NAME_seedN)")
+    run.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    run.set_defaults(func=cmd_run)
+
+    val = sub.add_parser("validate", help="check scenario files without running them")
+    val.add_argument("files", nargs="+", metavar="FILE")
+    val.set_defaults(func=cmd_validate)
+
+    lst = sub.add_parser("scenarios", help="list the built-in scenarios")
+    lst.set_defaults(func=cmd_scenarios)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "days", None) is not None and args.days < 1:
+        return _fail("--days must be at least 1")
+    if getattr(args, "seed", None) is not None and args.seed < 0:
+        return _fail("--seed must be 0 or more")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Writing a run's results: all files or none (MODEL §7).
+
+Files are first written into a temporary folder beside the destination, then moved in
+one by one with ``os.replace`` (atomic on one file system). An interrupted run leaves the
+destination as it was; a finished run leaves every file complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import tomli_w
+
+from .params import Scenario
+
+
+class OutputError(OSError):
+    """The output folder cannot be written."""
+
+
+def check_writable(out: Path) -> None:
+    """Fail early, before a long run, if ``out`` cannot be created or written."""
+    out = Path(out)
+    parent = out if out.exists() else out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out}: exists and is not a folder")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"--out {out}: folder {parent} is not writable")
+
+
+def git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def versions() -> dict:
+    import mesa
+    import numpy
+    import pandas
+
+    from . import __version__
+    return {"cogov": __version__, "mesa": mesa.__version__, "numpy": numpy.__version__,
+            "pandas": pandas.__version__, "python": platform.python_version(), "platform": platform.platform()}
+
+
+def scenario_toml(scenario: Scenario) -> str:
+    header = ("# Fully resolved scenario written by cogov: every value in force for this run.\n"
+              "# Re-run it with: cogov run scenario.toml\n")
+    return header + tomli_w.dumps(scenario.to_toml_dict())
+
+
+def write_run(out: Path, model, extra_meta: dict | None = None) -> list[Path]:
+    """Write the run's five files into ``out`` atomically; returns their paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".cogov-", dir=out))
+    try:
+        model.timeseries().to_parquet(tmp / "timeseries.parquet", index=False)
+        model.cases().to_parquet(tmp / "cases.parquet", index=False)
+        (tmp / "summary.json").write_text(json.dumps(model.summary(), indent=2, allow_nan=True) + "\n")
+        (tmp / "scenario.toml").write_text(scenario_toml(model.scenario), encoding="utf-8")
+        meta = {**versions(), "seed": model.scenario.seed, "scenario": model.scenario.name,
+                "preset": model.scenario.preset, "days": model.day, "git_commit": git_commit(),
+                "command": " ".join(sys.argv), **(extra_meta or {})}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+        written = []
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, out / f.name)
+            written.append(out / f.name)
+        return written
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

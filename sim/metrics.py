@@ -1,0 +1,231 @@
+"""Outputs (MODEL §7): daily rows, the case log and the run summary.
+
+Daily figures come from counters the model bumps as events happen plus a few whole-array
+reductions, so collecting them costs almost nothing (no reporter scans agents).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .disputes import TYPE_NAMES, Channel, Eruption, Handler, Level, State
+
+OUTCOME_COUNTER = {State.RESOLVED: "resolved", State.SUPERFICIAL: "closed_superficially",
+                   State.ERUPTED: "erupted", State.WITHDRAWN: "withdrawn"}
+
+#: Flows counted during a day (the first columns of timeseries.parquet after ``day``).
+FLOWS = ("candidates", "new_cases", "detected", "detected_report", "detected_patrol", "detected_data",
+         "resolved", "closed_superficially", "erupted", "withdrawn", "petitions", "collective_incidents",
+         "reopened", "escalations", "bounces", "whistles", "routings", "routings_correct", "meeting_cases",
+         "person_days", "outcomes", "outcomes_resolved", "satisfaction_sum", "dept_outcomes", "dept_resolved",
+         "dept_satisfaction_sum")
+
+#: 30-day rolling rates: name -> (numerator flow, denominator flow).
+ROLLING = {"resolution_rate_30d": ("outcomes_resolved", "outcomes"),
+           "satisfaction_30d": ("satisfaction_sum", "outcomes"),
+           "dept_resolution_rate_30d": ("dept_resolved", "dept_outcomes"),
+           "dept_satisfaction_30d": ("dept_satisfaction_sum", "dept_outcomes")}
+
+
+def new_day() -> dict:
+    return dict.fromkeys(FLOWS, 0)
+
+
+@dataclass
+class Totals:
+    """Running totals that the case table cannot give back."""
+
+    person_days: float = 0.0
+    budget: float = 0.0
+    worker_years: float = 0.0
+    workers_left: float = 0.0
+    utilisation: list = field(default_factory=list)
+
+    def add_day(self, model) -> None:
+        self.person_days += model._today["person_days"]
+        self.budget += model.daily_cost()
+
+
+def day_row(model) -> dict:
+    """Flows of the day and stocks at its end."""
+    cs, pop = model.table, model.population
+    states = np.bincount(cs.state[: cs.n], minlength=len(State))
+    ev = model.units.evaluated()
+    kind = model.units.kind[ev]
+    comm, dept = ev[kind == Handler.COMMUNITY], ev[kind == Handler.DEPARTMENT]
+    row = {"day": model.day, **model._today}
+    row.update(
+        latent=int(states[State.LATENT]),
+        active=int(states[State.ACTIVE]),
+        open=int(states[State.LATENT] + states[State.ACTIVE]),
+        backlog=int(cs.backlog[: cs.n][cs.state[: cs.n] == State.ACTIVE].sum()),
+        mobilised=int(pop.mobilised.sum()),
+        trust_mean=float(pop.trust.mean()),
+        grievance_mean=float(pop.grievance.mean()),
+        community_workers=model.workers_total(),
+        effort_community=float(model.effort[comm].mean()),
+        effort_department=float(model.effort[dept].mean()),
+        paperwork_mean=float(model.paperwork[ev].mean()),
+        superficial_mean=float(model.superficial[ev].mean()),
+        conceal_mean=float(model.conceal[ev].mean()),
+    )
+    return row
+
+
+def timeseries(rows: list[dict]) -> pd.DataFrame:
+    """One row per day with flows, stocks and the 30-day rolling rates."""
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=["day", *FLOWS, *ROLLING])
+    for name, (num, den) in ROLLING.items():
+        n = df[num].rolling(30, min_periods=1).sum()
+        d = df[den].rolling(30, min_periods=1).sum()
+        df[name] = (n / d.where(d > 0)).astype(float)
+    return df
+
+
+def _levels_path(mask: np.ndarray) -> np.ndarray:
+    names = [lv.name.lower() for lv in Level]
+    paths = {m: ">".join(n for i, n in enumerate(names) if m & (1 << i)) for m in np.unique(mask)}
+    return np.array([paths[m] for m in mask], dtype=object)
+
+
+def case_log(model) -> pd.DataFrame:
+    """One row per case: what it was, how it was found, where it went, how it ended."""
+    cs = model.table
+    n = cs.n
+    col = cs.column
+    closed = col("closed")
+    end = np.where(closed >= 0, closed, model.day)
+    channel_names = np.array([c.name.lower() for c in Channel] + ["none"], dtype=object)
+    state_names = np.array([s.name.lower() for s in State], dtype=object)
+    level_names = np.array([lv.name.lower() for lv in Level] + ["none"], dtype=object)
+    handler_names = np.array([h.name.lower() for h in Handler] + ["none"], dtype=object)
+    eruption_names = np.array([e.name.lower() for e in Eruption], dtype=object)
+    return pd.DataFrame({
+        "case": np.arange(n),
+        "type": pd.Categorical.from_codes(col("type"), TYPE_NAMES),
+        "family": np.where(col("family") == 1, "demand", "dispute"),
+        "severity_initial": col("severity0"),
+        "severity": col("severity"),
+        "needs_dept": col("needs_dept"),
+        "n_depts": col("n_depts"),
+        "n_parties": col("n_parties"),
+        "community": col("community"),
+        "street": col("street"),
+        "district": col("district"),
+        "created": col("created"),
+        "detected": col("detected"),
+        "closed": closed,
+        "channel": channel_names[col("channel")],
+        "levels_visited": _levels_path(col("visited")),
+        "escalations": col("escalations"),
+        "bounces": col("bounces"),
+        "whistled": col("whistled"),
+        "concealed": col("concealed"),
+        "reopened": col("reopened"),
+        "days": end - col("created"),
+        "outcome": state_names[col("state")],
+        "outcome_level": level_names[col("outcome_level")],
+        "outcome_handler": handler_names[col("outcome_handler")],
+        "eruption": eruption_names[col("eruption")],
+        "satisfaction": col("satisfaction"),
+        "backlog": col("backlog"),
+    })
+
+
+def _rate(num: float, den: float) -> float:
+    return float(num / den) if den > 0 else float("nan")
+
+
+def summary(model) -> dict:
+    """The run's KPIs. Rates over cases that reached an outcome; ``dept_*`` over those that needed a department."""
+    cs, ts = model.table, model.totals
+    col = cs.column
+    state = col("state")
+    judged = ~np.isnan(col("satisfaction"))          # outcomes someone experienced (faded cases excluded)
+    resolved = state == State.RESOLVED
+    superficial = state == State.SUPERFICIAL
+    dept = col("needs_dept") & judged
+    res_level = col("outcome_level")[resolved]
+    days = (col("closed") - np.maximum(col("detected"), col("created")))[resolved]
+    flows = {k: sum(r[k] for r in model._rows) for k in FLOWS}
+    n_res = int(resolved.sum())
+    communities = col("community")[judged]
+    per_comm_out = np.bincount(communities, minlength=model.territory.n_communities)
+    per_comm_res = np.bincount(col("community")[resolved & judged], minlength=model.territory.n_communities)
+    enough = per_comm_out >= 5
+    comm_rates = per_comm_res[enough] / per_comm_out[enough]
+    return {
+        "scenario": model.p.name,
+        "seed": model.p.seed,
+        "preset": model.p.preset,
+        "residents": int(model.population.n),
+        "communities": int(model.territory.n_communities),
+        "days": int(model.day),
+        "cases_total": int(cs.n),
+        "detected": int((col("detected") >= 0).sum()),
+        "resolved": n_res,
+        "closed_superficially": int(flows["closed_superficially"]),
+        "reopened": int(flows["reopened"]),
+        "erupted": int((state == State.ERUPTED).sum()),
+        "withdrawn": int((state == State.WITHDRAWN).sum()),
+        "open_end": int((state <= State.ACTIVE).sum()),
+        "resolution_rate": _rate(n_res, judged.sum()),
+        "closure_rate_reported": _rate((resolved | superficial).sum(), judged.sum()),
+        "median_days_to_resolve": float(np.median(days)) if len(days) else float("nan"),
+        "p90_days_to_resolve": float(np.percentile(days, 90)) if len(days) else float("nan"),
+        "share_resolved_grassroots": _rate((res_level == Level.GRASSROOTS).sum(), n_res),
+        "share_resolved_street": _rate((res_level == Level.STREET).sum(), n_res),
+        "share_resolved_above_street": _rate((res_level >= Level.DISTRICT).sum(), n_res),
+        "escalations": int(col("escalations").sum()),
+        "bounces": int(col("bounces").sum()),
+        "routing_accuracy": _rate(flows["routings_correct"], flows["routings"]),
+        "whistles": int(flows["whistles"]),
+        "petitions": int((col("eruption") == Eruption.PETITION).sum()),
+        "collective_incidents": int((col("eruption") == Eruption.COLLECTIVE_INCIDENT).sum()),
+        "backlog_end": int((col("backlog") & (state == State.ACTIVE)).sum()),
+        "trust_mean_end": float(model.population.trust.mean()),
+        "grievance_mean_end": float(model.population.grievance.mean()),
+        "satisfaction_mean": float(np.nanmean(col("satisfaction"))) if judged.any() else float("nan"),
+        "dept_resolution_rate": _rate((resolved & dept).sum(), dept.sum()),
+        "dept_satisfaction": float(col("satisfaction")[dept].mean()) if dept.any() else float("nan"),
+        "community_resolution_gap": float(np.percentile(comm_rates, 90) - np.percentile(comm_rates, 10))
+        if len(comm_rates) else float("nan"),
+        "worker_utilisation_mean": float(np.mean(ts.utilisation)) if ts.utilisation else float("nan"),
+        "worker_turnover": _rate(ts.workers_left, ts.worker_years),
+        "person_days": float(ts.person_days),
+        "budget": float(ts.budget),
+        "cost_per_resolved": _rate(ts.budget, n_res),
+    }
+
+
+#: KPIs printed by ``cogov run``, with their formats.
+KPI_FORMATS = {
+    "residents": "{:,.0f}", "cases_total": "{:,.0f}", "detected": "{:,.0f}", "resolved": "{:,.0f}",
+    "closed_superficially": "{:,.0f}", "reopened": "{:,.0f}", "erupted": "{:,.0f}", "open_end": "{:,.0f}",
+    "resolution_rate": "{:.3f}", "closure_rate_reported": "{:.3f}", "median_days_to_resolve": "{:.1f}",
+    "p90_days_to_resolve": "{:.1f}", "share_resolved_grassroots": "{:.3f}", "share_resolved_street": "{:.3f}",
+    "share_resolved_above_street": "{:.3f}", "escalations": "{:,.0f}", "bounces": "{:,.0f}",
+    "routing_accuracy": "{:.3f}", "petitions": "{:,.0f}", "collective_incidents": "{:,.0f}",
+    "trust_mean_end": "{:.3f}", "satisfaction_mean": "{:.3f}", "dept_resolution_rate": "{:.3f}",
+    "dept_satisfaction": "{:.3f}", "worker_utilisation_mean": "{:.3f}", "worker_turnover": "{:.3f}",
+    "person_days": "{:,.0f}", "budget": "{:,.0f}", "cost_per_resolved": "{:,.0f}",
+}
+
+
+def kpi_table(summaries: dict[str, dict]) -> str:
+    """A plain-text table: one row per KPI, one column per run."""
+    names = list(summaries)
+    width = max(12, *(len(n) for n in names))
+    lines = [f"{'KPI':<28}" + "".join(f"{n:>{width + 2}}" for n in names)]
+    for key, fmt in KPI_FORMATS.items():
+        cells = []
+        for n in names:
+            v = summaries[n].get(key)
+            cells.append("n/a" if v is None or (isinstance(v, float) and np.isnan(v)) else fmt.format(v))
+        lines.append(f"{key:<28}" + "".join(f"{c:>{width + 2}}" for c in cells))
+    return "\n".join(lines)

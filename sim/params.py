@@ -1,0 +1,408 @@
+"""Scenario schema: every parameter with its type, range, unit and source.
+
+A scenario is a TOML file (see ``scenarios/``). It may ``extends`` another file; tables are
+merged key by key, the child winning. Every value is validated here with pydantic
+(``extra="forbid"``), so a typo or an out-of-range value stops the run before anything is
+written, with a message naming the file, the key and what is allowed.
+
+Each field's description reads "meaning [unit] (source)". The source is a seed paper
+(``seed 000``..``seed 004``), a calibration target (``C1``..``C13`` in CALIBRATION.md) or
+"assumption". ``docs/ODD.md`` lists them all (``python -m sim.docs`` regenerates the table).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class ScenarioError(ValueError):
+    """A scenario file cannot be used. The message names the file, the key and what is allowed."""
+
+
+def F(default, description: str, ge=None, le=None, gt=None):
+    """A documented, bounded field."""
+    return Field(default, description=description, ge=ge, le=le, gt=gt)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Structure (MODEL §2.1)
+# ---------------------------------------------------------------------------------------------
+
+PRESETS: dict[str, dict[str, int]] = {
+    "classroom": dict(districts=1, streets=3, communities=12, grids=48, population=3_000),
+    "city": dict(districts=4, streets=24, communities=240, grids=960, population=240_000),
+    # seed 004 and C11: Tianjin 2020 census and its 2019 grid reform
+    "tianjin": dict(districts=16, streets=248, communities=5_205, grids=22_000,
+                    population=13_866_009),
+}
+PresetName = Literal["classroom", "city", "tianjin"]
+
+
+class Structure(Section):
+    """Territory, staffing and the residents' social network. Counts left unset come from the preset."""
+
+    districts: int | None = F(None, "districts (区县) [count] (preset; C11 for tianjin)", ge=1)
+    streets: int | None = F(None, "streets/towns (街道/乡镇) [count] (preset; C11)", ge=1)
+    communities: int | None = F(None, "communities/villages (社区/村) [count] (preset; C11)", ge=1)
+    grids: int | None = F(None, "grids (网格) [count] (preset; C7, C11)", ge=1)
+    population: int | None = F(None, "real residents represented [people] (preset; C11)", ge=1)
+    population_scale: float = F(1.0, "real people per simulated resident [people] (MODEL §2.1)", ge=1.0)
+    residents_per_worker: float = F(350.0, "residents per community worker [people] (C6)", gt=0)
+    street_staff_per_10k: float = F(6.0, "street-office case staff per 10,000 residents [people] (assumption)", ge=0)
+    centre_staff_per_100k: float = F(5.0, "district mediation-centre staff per 100,000 residents [people] (assumption)", ge=0)
+    city_staff_per_1m: float = F(10.0, "city centre staff per million residents [people] (assumption)", ge=0)
+    dept_staff_per_100k: float = F(5.0, "case staff per district department per 100,000 residents [people] (assumption)", gt=0)
+    city_dept_staff_per_1m: float = F(10.0, "case staff per city department per million residents [people] (assumption)", gt=0)
+    social_orgs_per_street: int = F(2, "social organisations serving each street [count] (assumption)", ge=1)
+    party_member_share: Share = F(0.066, "residents who are party members [share] (national 2022: 98 M of 1.41 bn)")
+    mean_degree: int = F(8, "mean social ties per resident [count] (assumption)", ge=2, le=64)
+    p_rewire: Share = F(0.1, "share of ties rewired to a random member of the same community (small world) (assumption)")
+    p_cross_community: Share = F(0.05, "share of ties to another community of the same street (assumption)")
+
+    def resolved(self, preset: str) -> dict[str, int]:
+        """Counts of this structure: explicit values, else the preset's."""
+        counts = {k: getattr(self, k) if getattr(self, k) is not None else v
+                  for k, v in PRESETS[preset].items()}
+        return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# Levers (MODEL §5): what a reform changes. All are shares in [0, 1] unless stated.
+# ---------------------------------------------------------------------------------------------
+
+
+class Levers(Section):
+    authority_devolution: Share = F(0.1, "赋权: authority moved to communities and streets [0-1] (seed 001, 004)")
+    resources_follow: Share = F(0.0, "人随事走钱随事拨: share of the devolved work's staff moved down from departments [0-1] (seed 001)")
+    whistle_power: Share = F(0.0, "吹哨报到: how surely and fast departments answer a street's whistle [0-1] (seed 004)")
+    burden_reduction: Share = F(0.0, "减负: share of community workers' administrative burden removed [0-1] (seed 004)")
+    w_process: Share = F(0.6, "考核 weight on process traces (痕迹) [0-1] (seed 002)")
+    w_closures: Share = F(0.3, "考核 weight on the count of closures [0-1] (seed 002)")
+    w_satisfaction: Share = F(0.1, "考核 weight on satisfaction callbacks [0-1] (seed 002)")
+    w_local: Share = F(0.0, "weight of the street's rating in departments' evaluation [0-1] (seed 004)")
+    accountability: Share = F(0.3, "penalty weight per escalation or eruption (问责) [0-1] (seed 002)")
+    incentive_strength: float = F(1.0, "how much evaluation scores matter to units [multiplier] (assumption)", ge=0, le=10)
+    info_sharing: Share = F(0.0, "一网统管: data shared across units [0-1] (seed 002, 004)")
+    automation: Share = F(0.0, "share of data entry done automatically [0-1] (seed 003: 智治)")
+    party_attention: Share = F(0.3, "党委 coordination attention: joint-meeting capacity and referrals [0-1] (seed 004)")
+    party_integration: Share = F(0.5, "share of party effort reaching governance, not paperwork (两张皮) [0-1] (seed 004)")
+    social_org_funding: Share = F(0.1, "购买服务: purchased services, 1 = reference budget [0-1] (seed 004)")
+    volunteer_rate: float = F(0.05, "志愿者: residents registered as volunteers [share] (C11: Tianjin 13%)", ge=0, le=0.5)
+    self_governance: Share = F(0.2, "自治: capacity of resident councils (议事会) [0-1] (seed 001: 枫桥经验)")
+    responsibility_clarity: Share = F(0.2, "法治: clarity of responsibility lists [0-1] (seed 003)")
+    moral_education: Share = F(0.1, "德治: moral education effort [0-1] (seed 003)")
+
+
+LEVER_NAMES: tuple[str, ...] = tuple(Levers.model_fields)
+
+
+# ---------------------------------------------------------------------------------------------
+# Mechanism parameters (MODEL §3-§5): the uncertain inputs that calibration may fit.
+# ---------------------------------------------------------------------------------------------
+
+
+class Emergence(Section):
+    disputes_per_1000_year: float = F(9.0, "interpersonal disputes arising per 1,000 residents per year (C1: 6-11)", ge=0)
+    demands_per_resident_year: float = F(0.07, "actionable demands needing a unit per resident per year (C13: 0.05-0.1)", ge=0)
+    grievance_hazard: float = F(2.0, "relative rise of a resident's hazard per unit of grievance [multiplier] (assumption)", ge=0, le=20)
+    moral_effect: Share = F(0.3, "emergence reduction at full moral education, once matured [share] (assumption)")
+    moral_ramp_days: float = F(365.0, "time for moral education to mature [days] (assumption: slow)", gt=0)
+
+
+class Detection(Section):
+    p_report: Share = F(0.03, "daily chance a party reports a latent case at trust 1 and severity 1 [per day] (C3)")
+    patrol_share: Share = F(0.15, "share of grid-worker time spent on patrols [share] (seed 004)")
+    patrol_efficacy: float = F(1.5, "patrol detection intensity per patrol-day per 100 residents [per day] (C3)", ge=0)
+    p_data: Share = F(0.05, "daily chance data early warning flags a case at full info sharing and severity 1 [per day] (assumption)")
+
+
+class Lifecycle(Section):
+    latent_growth: float = F(0.006, "severity growth of an undetected case [per day] (seed 000: brewing)", ge=0, le=0.2)
+    handled_growth: Share = F(0.3, "growth while handled, relative to latent [share] (assumption)")
+    eruption_severity: float = F(0.9, "severity at which mobilised parties erupt [0-1] (assumption)", gt=0, le=1)
+    p_fade: Share = F(0.01, "daily chance a latent low-severity case fades away (withdrawn) [per day] (assumption)")
+    p_withdraw: Share = F(0.002, "daily chance parties give up an open case, scaled by distrust [per day] (assumption)")
+    escalation_severity: Share = F(0.05, "severity added by each escalation (矛盾上交) (assumption)")
+    p_reopen: Share = F(0.01, "daily chance a superficially closed case reopens [per day] (assumption)")
+    reopen_window: int = F(180, "days during which a superficial closure may reopen [days] (assumption)", ge=0)
+    reopen_severity: Share = F(0.15, "severity added on reopening (worse) (assumption)")
+
+
+class Handling(Section):
+    work_scale: float = F(1.0, "multiplier on each type's person-days of work (assumption)", gt=0)
+    skill_self: Share = F(0.55, "resident council success on locally settleable types (seed 001) ")
+    skill_social_org: Share = F(0.7, "social-organisation mediators' success on mediation types (seed 004)")
+    skill_community: Share = F(0.6, "community workers' success (assumption)")
+    skill_street: Share = F(0.65, "street office success (assumption)")
+    skill_district: Share = F(0.7, "district centre success (assumption)")
+    skill_city: Share = F(0.7, "city centre success (assumption)")
+    skill_department: Share = F(0.75, "department success in its own domain (assumption)")
+    trust_weight: Share = F(0.4, "weight of the parties' trust in the success chance (assumption)")
+    info_weight: Share = F(0.15, "success gain at full information about the case (assumption)")
+    deadline_community: int = F(15, "time limit at community level [days] (C12: assumption within)", ge=1)
+    deadline_street: int = F(15, "time limit at street level [days] (C12)", ge=1)
+    deadline_district: int = F(30, "time limit at district level [days] (C12)", ge=1)
+    backlog_days: int = F(90, "days at city level before a case counts as backlog (积案) [days] (assumption)", ge=1)
+    so_min_trust: Share = F(0.3, "parties below this trust refuse social-organisation mediation (MODEL §2.2) (assumption)")
+    moral_acceptance: Share = F(0.1, "success gain of mediation at full, matured moral education (德治) (assumption)")
+    max_queue_days: float = F(10.0, "a handler takes a new case only while its queue is below this many days of capacity [days] (assumption)", gt=0)
+    authority_self: Share = F(0.25, "authority of resident councils (assumption)")
+    authority_social_org: Share = F(0.35, "authority of social organisations (assumption)")
+    authority_community: Share = F(0.4, "authority of communities before devolution (assumption)")
+    authority_street: Share = F(0.6, "authority of streets before devolution (assumption)")
+    devolution_reach: Share = F(0.4, "authority added to communities and streets at full devolution (seed 004: 权下放)")
+    routing_accuracy: Share = F(0.6, "chance a case reaches the right department without shared data (seed 002: 信息孤岛)")
+    bounce_delay: int = F(5, "days before a misrouted case comes back (推诿) [days] (assumption)", ge=1)
+    p_push_back: Share = F(0.03, "daily chance a department pushes back a cross-department case it holds, at zero clarity [per day] (seed 002)")
+    p_coordinate: Share = F(0.03, "daily chance of spontaneous cross-department coordination without data or lists [per day] (assumption)")
+    meeting_interval: int = F(7, "days between joint meetings (联席会议) [days] (assumption)", ge=1)
+    meeting_slots: int = F(12, "cases a district committee's meeting settles at full attention and integration [cases] (assumption)", ge=0)
+    whistle_delay: float = F(3.0, "mean days before departments report to a whistle at full power [days] (C12)", gt=0)
+    triage_days: int = F(2, "days a district or city centre takes to dispatch a case [days] (assumption)", ge=0)
+
+
+class Residents(Section):
+    trust_mean: Share = F(0.6, "initial mean trust in the governance system (assumption)")
+    grievance_mean: Share = F(0.05, "initial mean grievance (assumption)")
+    grievance_decay: Share = F(0.02, "daily decay of grievance [per day] (assumption)")
+    grievance_open: Share = F(0.01, "daily grievance rise for parties of an open case [per day] (assumption)")
+    grievance_spread: Share = F(0.03, "daily pull towards neighbours' grievance, weighted by distrust [per day] (seed 000)")
+    grievance_escalation: Share = F(0.1, "grievance added to parties at each escalation (assumption)")
+    trust_learning: Share = F(0.3, "parties' trust moves this far towards their satisfaction at an outcome (assumption)")
+    word_of_mouth: Share = F(0.05, "neighbours' trust moves this far towards the parties' satisfaction (assumption)")
+    threshold_mean: Share = F(0.35, "mean mobilisation threshold (Granovetter) (assumption)")
+    threshold_sd: Share = F(0.12, "spread of mobilisation thresholds (assumption)")
+    neighbour_boost: Share = F(0.4, "threshold lowering when all neighbours are mobilised (Granovetter) (assumption)")
+    sat_resolved: Share = F(0.95, "satisfaction with a quick real resolution (assumption)")
+    sat_slow: Share = F(0.2, "satisfaction lost when a resolution takes 60 days or more (assumption)")
+    sat_per_step: Share = F(0.05, "satisfaction lost per escalation or bounce (assumption)")
+    sat_superficial: Share = F(0.25, "satisfaction with a superficial closure (C5 vs C8 gap) (assumption)")
+    sat_withdrawn: Share = F(0.2, "satisfaction of parties who give up (assumption)")
+    grievance_relief: Share = F(0.5, "share of the parties' grievance removed by a real resolution (assumption)")
+    volunteer_days_year: float = F(12.0, "days a volunteer gives per year [days] (assumption)", ge=0)
+    volunteer_reliability: Share = F(0.6, "share of pledged volunteer days actually given (MODEL §5)")
+
+
+class Workforce(Section):
+    admin_share: Share = F(0.45, "community workers' time on administrative burden (事多人少, seed 004)")
+    data_entry_days: float = F(0.15, "person-days of data entry per case at full info sharing, no automation [days] (assumption)", ge=0)
+    reporting_loss: Share = F(0.5, "loss of data quality when top-down reporting is cut (减负 cost) (assumption)")
+    turnover_base: Share = F(0.12, "yearly turnover of front-line workers without burnout (C9: ~20% overall)")
+    burnout_turnover: float = F(0.5, "extra yearly turnover at full burnout [share] (C9)", ge=0, le=2)
+    burnout_gain: Share = F(0.3, "burnout gained per period of overload (utilisation above 0.9) (assumption)")
+    burnout_recovery: Share = F(0.2, "burnout lost per period without overload (assumption)")
+    vacancy_days: float = F(60.0, "mean days to refill a vacancy [days] (assumption)", gt=0)
+    new_worker_skill: Share = F(0.8, "skill of a new worker relative to an experienced one (assumption)")
+    transferable_dept_staff: Share = F(0.5, "share of department staff that can move down with devolved work (assumption)")
+
+
+class Evaluation(Section):
+    period: int = F(30, "evaluation period [days] (MODEL §5)", ge=1)
+    intrinsic: Share = F(0.5, "weight of real resolutions in a unit's own motivation (public service) (assumption)")
+    effort_cost: Share = F(0.4, "cost of effort, quadratic [score units] (assumption)")
+    learning_step: Share = F(0.1, "size of a trial change of effort, paperwork, closure or concealment (assumption)")
+    learning_noise: Share = F(0.05, "noise in how units perceive payoff differences (assumption)")
+    initial_effort: Share = F(0.7, "initial effort of units (assumption)")
+
+
+class Costs(Section):
+    staff_day: float = F(300.0, "cost of one staff day [yuan] (assumption)", ge=0)
+    social_org_budget: float = F(20.0, "reference purchased-services budget [yuan per resident per year] (assumption)", ge=0)
+    social_org_day: float = F(400.0, "cost of one purchased mediator day [yuan] (assumption)", ge=0)
+    platform: float = F(3.0, "information platform at full sharing [yuan per resident per year] (assumption)", ge=0)
+    moral_programme: float = F(1.0, "moral education at full effort [yuan per resident per year] (assumption)", ge=0)
+    drafting_days: float = F(200.0, "person-days per district to draft responsibility lists at full clarity, once [days] (assumption)", ge=0)
+
+
+class ScheduleEntry(Section):
+    """Lever values that take effect from ``day`` on (a reform switched on after a warm-up)."""
+
+    day: int = F(..., "first day the values apply [day]", ge=0)
+    levers: dict[str, float] = Field(..., description="lever name -> new value")
+
+    @model_validator(mode="after")
+    def _known_levers(self):
+        for name, value in self.levers.items():
+            if name not in Levers.model_fields:
+                raise ValueError(f"unknown lever {name!r}; allowed: {', '.join(LEVER_NAMES)}")
+            Levers.model_validate({name: value})
+        return self
+
+
+class Scenario(Section):
+    """One scenario file, fully resolved."""
+
+    name: str = F("scenario", "short name")
+    description: str = F("", "what the scenario represents")
+    preset: PresetName = F("city", "structure preset: classroom, city or tianjin (MODEL §2.1)")
+    days: int = F(365, "days to simulate [days]", ge=1, le=36500)
+    seed: int = F(1, "run seed (MODEL §8)", ge=0)
+    structure: Structure = Structure()
+    levers: Levers = Levers()
+    emergence: Emergence = Emergence()
+    detection: Detection = Detection()
+    lifecycle: Lifecycle = Lifecycle()
+    handling: Handling = Handling()
+    residents: Residents = Residents()
+    workforce: Workforce = Workforce()
+    evaluation: Evaluation = Evaluation()
+    costs: Costs = Costs()
+    schedule: list[ScheduleEntry] = Field(default_factory=list, description="lever changes by day")
+
+    def counts(self) -> dict[str, int]:
+        return self.structure.resolved(self.preset)
+
+    def n_residents(self) -> int:
+        c = self.counts()
+        return max(int(round(c["population"] / self.structure.population_scale)), c["communities"])
+
+    def levers_on(self, day: int) -> Levers:
+        """The levers in force on ``day``: base values, then every schedule entry up to that day."""
+        values = self.levers.model_dump()
+        for entry in sorted(self.schedule, key=lambda e: e.day):
+            if entry.day <= day:
+                values.update(entry.levers)
+        return Levers(**values)
+
+    def to_toml_dict(self) -> dict:
+        """Plain data for writing a fully resolved, re-runnable file."""
+        data = self.model_dump(mode="json")
+        data["structure"].update(self.counts())
+        data["structure"] = {k: v for k, v in data["structure"].items() if v is not None}
+        return data
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+
+
+def _format_error(path: Path | str, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            section = _section_for(e["loc"][:-1])
+            allowed = ", ".join(section.model_fields) if section else ""
+            msg = f"unknown key; allowed here: {allowed}"
+        elif "ctx" in e and e["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+            msg = f"{msg} (got {e.get('input')!r})"
+        lines.append(f"{path}: key '{key}': {msg}")
+    return "\n".join(lines)
+
+
+def _section_for(loc) -> type[BaseModel] | None:
+    model: type[BaseModel] = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        ann = field.annotation
+        inner = getattr(ann, "__args__", None)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        elif inner and isinstance(inner[0], type) and issubclass(inner[0], BaseModel):
+            model = inner[0]
+        else:
+            return None
+    return model
+
+
+def _deep_merge(base: dict, child: dict) -> dict:
+    out = dict(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_raw(path: Path, chain: tuple[Path, ...]) -> dict:
+    path = path.resolve()
+    if path in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, path))
+        raise ScenarioError(f"{path}: key 'extends': cycle of extends ({cycle})")
+    if not path.is_file():
+        where = f"{chain[-1]}: key 'extends': " if chain else ""
+        raise ScenarioError(f"{where}scenario file not found: {path}")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text: {exc}") from None
+    parent = raw.pop("extends", None)
+    try:  # validate this file's own keys so errors name the file that has them
+        Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(_format_error(path, exc)) from None
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: key 'extends': must be a path string, got {parent!r}")
+    base = _read_raw(path.parent / parent, (*chain, path))
+    base.pop("name", None)
+    base.pop("description", None)
+    return _deep_merge(base, raw)
+
+
+def load_scenario(source: str | Path | dict | Scenario | None = None, **overrides) -> Scenario:
+    """Load and validate a scenario.
+
+    Args:
+        source: a TOML path, a built-in scenario name (``baseline``, ``wuzhi``...), a dict, a
+            ``Scenario``, or None for the built-in defaults.
+        overrides: top-level fields to replace (``preset``, ``days``, ``seed``...). Setting
+            ``preset`` drops any explicit structure counts so the preset's counts apply.
+
+    Raises:
+        ScenarioError: with a message naming the file, the key and what is allowed.
+    """
+    label = "<dict>"
+    if isinstance(source, Scenario):
+        raw = source.model_dump()
+    elif source is None:
+        raw = {}
+    elif isinstance(source, dict):
+        raw = dict(source)
+    else:
+        path = Path(source)
+        if not path.suffix and not path.exists():
+            builtin = scenarios_dir() / f"{path.name}.toml"
+            if builtin.exists():
+                path = builtin
+        label = str(path)
+        raw = _read_raw(path, ())
+    if "preset" in overrides and overrides["preset"] is not None:
+        struct = dict(raw.get("structure", {}))
+        for key in PRESETS["city"]:
+            struct.pop(key, None)
+        raw["structure"] = struct
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(_format_error(label, exc)) from None
+
+
+def scenarios_dir() -> Path:
+    """The built-in scenario files: the repository's ``scenarios/`` or the installed copy."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "scenarios", here / "scenarios"):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "scenarios"

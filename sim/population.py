@@ -1,0 +1,129 @@
+"""Residents (居民): vectorised state, the social network as CSR, and agent views (MODEL §2.2, §4).
+
+Residents are laid out contiguously by community (and so by street), which lets the social
+network be built with whole-array operations: a ring lattice inside each community,
+rewired to random members of the same community (small world), plus a few ties to other
+communities of the same street. No per-resident Python loop runs here or in the daily step.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import scipy.sparse as sp
+
+from .city import Territory, owner_of
+from .params import Residents as ResidentParams
+from .params import Structure
+
+
+def build_network(t: Territory, s: Structure, rng: np.random.Generator) -> sp.csr_matrix:
+    """Symmetric 0/1 adjacency of the residents' social ties (CSR, int32 indices)."""
+    size = t.community_size.astype(np.int64)
+    n = int(size.sum())
+    community = owner_of(size)
+    start = np.concatenate(([0], np.cumsum(size)[:-1]))
+    street_size = np.bincount(t.community_street, weights=size, minlength=t.n_streets).astype(np.int64)
+    street_start = np.concatenate(([0], np.cumsum(street_size)[:-1]))
+    me = np.arange(n, dtype=np.int64)
+    my_start, my_size = start[community], size[community]
+    local = me - my_start
+    my_street = t.community_street[community]
+    rows, cols = [], []
+    for j in range(1, s.mean_degree // 2 + 1):  # loop over lattice offsets, not residents
+        partner = my_start + (local + j) % my_size
+        u = rng.random(n)
+        rewire = u < s.p_rewire
+        partner[rewire] = my_start[rewire] + rng.integers(0, my_size[rewire])
+        cross = (u >= s.p_rewire) & (u < s.p_rewire + s.p_cross_community)
+        partner[cross] = street_start[my_street[cross]] + rng.integers(0, street_size[my_street[cross]])
+        keep = partner != me
+        rows.append(me[keep])
+        cols.append(partner[keep])
+    r = np.concatenate(rows)
+    c = np.concatenate(cols)
+    data = np.ones(2 * len(r), dtype=np.float32)
+    A = sp.coo_matrix((data, (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(n, n)).tocsr()
+    A.sum_duplicates()
+    A.data[:] = 1.0
+    A.indices = A.indices.astype(np.int32)
+    A.indptr = A.indptr.astype(np.int32 if A.nnz < 2**31 else np.int64)
+    return A
+
+
+class Population:
+    """Struct of arrays: one entry per simulated resident."""
+
+    def __init__(self, t: Territory, s: Structure, p: ResidentParams, volunteer_rate: float,
+                 rng: np.random.Generator, network: sp.csr_matrix):
+        n = int(t.community_size.sum())
+        self.n = n
+        self.community = owner_of(t.community_size)
+        grid_size = np.bincount(t.grid_community, minlength=t.n_communities)
+        # residents of a community are spread over its grids in contiguous blocks
+        local = np.arange(n) - np.concatenate(([0], np.cumsum(t.community_size)[:-1]))[self.community]
+        grid_start = np.concatenate(([0], np.cumsum(grid_size)[:-1]))
+        self.grid = (grid_start[self.community]
+                     + local * grid_size[self.community] // t.community_size[self.community]).astype(np.int32)
+        self.trust = np.clip(rng.beta(6.0, 4.0, n) * p.trust_mean / 0.6, 0, 1).astype(np.float32)
+        self.grievance = np.clip(rng.exponential(p.grievance_mean, n), 0, 1).astype(np.float32)
+        self.threshold = np.clip(rng.normal(p.threshold_mean, p.threshold_sd, n), 0.01, 1).astype(np.float32)
+        self.party_member = rng.random(n) < s.party_member_share
+        self.volunteer = rng.random(n) < volunteer_rate
+        self.mobilised = np.zeros(n, dtype=np.bool_)
+        self.last_case = np.full(n, -1, dtype=np.int32)
+        self.network = network
+        self.degree = np.diff(network.indptr).astype(np.float32)
+        self._inv_degree = (1.0 / np.maximum(self.degree, 1.0)).astype(np.float32)
+
+    def neighbour_mean(self, values: np.ndarray) -> np.ndarray:
+        """Mean of ``values`` over each resident's neighbours (one CSR product)."""
+        return (self.network @ values.astype(np.float32, copy=False)) * self._inv_degree
+
+    def spread_grievance(self, p: ResidentParams) -> None:
+        """Decay, then a pull towards the neighbours' grievance weighted by distrust (MODEL §4)."""
+        g = self.grievance
+        pull = p.grievance_spread * (1.0 - self.trust) * (self.neighbour_mean(g) - g)
+        g *= 1.0 - p.grievance_decay
+        g += np.maximum(pull, 0.0)
+        np.clip(g, 0.0, 1.0, out=g)
+
+    def update_mobilisation(self, p: ResidentParams) -> None:
+        """Mobilised when grievance x distrust exceeds the threshold, lowered by mobilised neighbours."""
+        share = self.neighbour_mean(self.mobilised.astype(np.float32))
+        self.mobilised = self.grievance * (1.0 - self.trust) > self.threshold * (1.0 - p.neighbour_boost * share)
+
+    def neighbours(self, i: int) -> np.ndarray:
+        A = self.network
+        return A.indices[A.indptr[i]: A.indptr[i + 1]]
+
+
+class Resident(mesa.Agent):
+    """A Mesa agent view of one resident: reads and writes the population arrays.
+
+    Created on demand by ``CoGovernanceModel.resident(i)``; residents' dynamics run on the
+    arrays, never through these objects.
+    """
+
+    _FIELDS = ("community", "grid", "trust", "grievance", "threshold", "party_member", "volunteer",
+               "mobilised", "last_case")
+
+    def __init__(self, model, index: int):
+        super().__init__(model)
+        self.index = int(index)
+
+    def __getattr__(self, name):
+        if name in Resident._FIELDS:
+            return getattr(self.model.population, name)[self.index].item()
+        raise AttributeError(name)
+
+    @property
+    def neighbours(self) -> list[int]:
+        return [int(j) for j in self.model.population.neighbours(self.index)]
+
+    def state(self) -> dict:
+        return {name: getattr(self, name) for name in Resident._FIELDS}
+
+    def __repr__(self) -> str:
+        return (f"<Resident {self.index} community={self.community} trust={self.trust:.2f} "
+                f"grievance={self.grievance:.2f} mobilised={self.mobilised}>")
