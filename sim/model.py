@@ -511,7 +511,8 @@ class CoGovernanceModel(mesa.Model):
             return
         q = self.info_quality  # with shared data, priority follows risk; without, first come first served
         age = np.minimum((self.day - cs.arrived[work_idx]) / 30.0, 1.0)
-        priority = (1 - q) * age + q * cs.severity[work_idx] + lv.whistle_power * cs.whistled[work_idx]
+        whistled = cs.whistled[work_idx] & (cs.level[work_idx] == Level.STREET)
+        priority = (1 - q) * age + q * cs.severity[work_idx] + lv.whistle_power * whistled
         holder = cs.holder[work_idx]
         order = np.lexsort((-priority, holder))
         w_idx, hold = work_idx[order], holder[order]
@@ -571,7 +572,6 @@ class CoGovernanceModel(mesa.Model):
         cs.handler[idx] = -1
         cs.holder[idx] = -1
         cs.work[idx] = 0.0
-        cs.whistled[idx] = False
         cs.misrouted[idx] = False
         cs.coordinated[idx] = False
         cs.referred[idx] = False
@@ -701,7 +701,7 @@ class CoGovernanceModel(mesa.Model):
             self.record.add("sat_n", responsible)
             if state == State.RESOLVED:
                 self.record.add("resolved", responsible)
-            whistled = cs.whistled[idx]
+            whistled = cs.whistled[idx] & (cs.level[idx] == Level.STREET)
             self.record.add("local_sum", responsible[whistled], sat[whistled])
             self.record.add("local_n", responsible[whistled])
         counted = ~np.isnan(sat)
@@ -717,6 +717,7 @@ class CoGovernanceModel(mesa.Model):
                 self._today["outcomes_resolved"] += len(c)
                 self._today["dept_resolved"] += int(dept.sum())
             self._closed_today.append(c)
+        self._release(idx)
 
     def _give_up_and_reopen(self) -> None:
         cs, L = self.table, self.p.lifecycle
@@ -819,6 +820,35 @@ class CoGovernanceModel(mesa.Model):
     # ------------------------------------------------------------------------------------------
     # API
     # ------------------------------------------------------------------------------------------
+
+    def check_invariants(self) -> list[str]:
+        """Consistency checks of the current state; returns the violations found (empty if none)."""
+        cs, pop, n = self.table, self.population, self.table.n
+        state, closed = cs.state[:n], cs.closed[:n]
+        problems = []
+        counts = np.bincount(state, minlength=len(State))
+        if len(counts) != len(State) or (state < 0).any():
+            problems.append("a case has an unknown state")
+        if counts[: State.ACTIVE + 1].sum() + counts[State.ACTIVE + 1:].sum() != n:
+            problems.append("created != open + closed")
+        terminal = state > State.ACTIVE
+        if ((closed >= 0) != terminal).any():
+            problems.append("closing day set for an open case or missing for a closed one")
+        if ((state == State.ACTIVE) & (cs.detected[:n] < 0)).any():
+            problems.append("an active case was never detected")
+        if ((cs.holder[:n] >= 0) & (state != State.ACTIVE)).any():
+            problems.append("a unit holds a case that is not active")
+        for name, arr in (("trust", pop.trust), ("grievance", pop.grievance)):
+            if not ((arr >= 0) & (arr <= 1)).all():
+                problems.append(f"{name} outside [0, 1]")
+        if (self.capacity < 0).any() or (cs.work[:n] < 0).any():
+            problems.append("negative capacity or work")
+        if (self.queue_lengths() < 0).any():
+            problems.append("negative queue")
+        sev = cs.severity[:n]
+        if not ((sev >= 0) & (sev <= 1)).all():
+            problems.append("severity outside [0, 1]")
+        return problems
 
     def queue_lengths(self) -> np.ndarray:
         cs = self.table
