@@ -72,9 +72,9 @@ def write_run(out: Path, model, extra_meta: dict | None = None) -> list[Path]:
         model.timeseries().to_parquet(tmp / "timeseries.parquet", index=False)
         model.cases().to_parquet(tmp / "cases.parquet", index=False)
         (tmp / "summary.json").write_text(json.dumps(model.summary(), indent=2, allow_nan=True) + "\n")
-        (tmp / "scenario.toml").write_text(scenario_toml(model.scenario), encoding="utf-8")
-        meta = {**versions(), "seed": model.scenario.seed, "scenario": model.scenario.name,
-                "preset": model.scenario.preset, "days": model.day, "git_commit": git_commit(),
+        (tmp / "scenario.toml").write_text(scenario_toml(model.config), encoding="utf-8")
+        meta = {**versions(), "seed": model.config.seed, "scenario": model.config.name,
+                "preset": model.config.preset, "days": model.day, "git_commit": git_commit(),
                 "command": " ".join(sys.argv), **(extra_meta or {})}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         written = []

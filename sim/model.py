@@ -38,7 +38,7 @@ class CoGovernanceModel(mesa.Model):
 
     def __init__(self, scenario: Scenario | str | dict | None = None, seed: int | None = None, **overrides):
         sc = load_scenario(scenario, seed=seed, **overrides)
-        self.scenario = self.p = sc
+        self.config = self.p = sc  # (Mesa 3.5 reserves `scenario`)
         self.streams = Streams(sc.seed)
         super().__init__(rng=self.streams.integer("mesa"))
         self.random = random.Random(self.streams.integer("mesa"))  # full width, for shuffle_do
