@@ -56,7 +56,7 @@ def cmd_run(args) -> int:
             bar.close()
     wall = time.perf_counter() - t0
     try:
-        write_run(out, model, {"wall_seconds": round(wall, 3), "build_seconds": round(build, 3)})
+        write_run(out, model, {"wall_seconds": round(wall, 3), "build_seconds": round(build, 3)}, csv=args.csv)
     except OSError as exc:
         return _fail(f"--out {out}: cannot write results: {exc}")
     if not args.quiet:
@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--days", type=int, help="days to simulate (default: the scenario's)")
     run.add_argument("--preset", choices=sorted(PRESETS), help="structure preset (default: the scenario's)")
     run.add_argument("--out", help="output folder (default: out/NAME_seedN)")
+    run.add_argument("--csv", action="store_true", help="also write the tables as CSV")
     run.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     run.set_defaults(func=cmd_run)
 
@@ -123,8 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "days", None) is not None and args.days < 1:
-        return _fail("--days must be at least 1")
+    if getattr(args, "days", None) is not None and not 1 <= args.days <= 36500:
+        return _fail(f"--days must be between 1 and 36500 (got {args.days})")
     if getattr(args, "seed", None) is not None and args.seed < 0:
         return _fail("--seed must be 0 or more")
     return args.func(args)

@@ -28,13 +28,15 @@ class OutputError(OSError):
 def check_writable(out: Path) -> None:
     """Fail early, before a long run, if ``out`` cannot be created or written."""
     out = Path(out)
-    parent = out if out.exists() else out.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: exists and is not a folder")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"--out {out}: folder {parent} is not writable")
+    ancestor = out
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputError(f"--out {out}: {ancestor} is a file, so the folder cannot be created")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputError(f"--out {out}: folder {ancestor} is not writable")
 
 
 def git_commit() -> str | None:
@@ -63,14 +65,17 @@ def scenario_toml(scenario: Scenario) -> str:
     return header + tomli_w.dumps(scenario.to_toml_dict())
 
 
-def write_run(out: Path, model, extra_meta: dict | None = None) -> list[Path]:
-    """Write the run's five files into ``out`` atomically; returns their paths."""
+def write_run(out: Path, model, extra_meta: dict | None = None, csv: bool = False) -> list[Path]:
+    """Write the run's five files (plus CSV copies of the tables if ``csv``) into ``out``
+    atomically; returns their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".cogov-", dir=out))
     try:
-        model.timeseries().to_parquet(tmp / "timeseries.parquet", index=False)
-        model.cases().to_parquet(tmp / "cases.parquet", index=False)
+        for name, frame in (("timeseries", model.timeseries()), ("cases", model.cases())):
+            frame.to_parquet(tmp / f"{name}.parquet", index=False)
+            if csv:
+                frame.to_csv(tmp / f"{name}.csv", index=False)
         (tmp / "summary.json").write_text(json.dumps(model.summary(), indent=2, allow_nan=True) + "\n")
         (tmp / "scenario.toml").write_text(scenario_toml(model.config), encoding="utf-8")
         meta = {**versions(), "seed": model.config.seed, "scenario": model.config.name,

@@ -19,7 +19,7 @@ OUTCOME_COUNTER = {State.RESOLVED: "resolved", State.SUPERFICIAL: "closed_superf
 #: Flows counted during a day (the first columns of timeseries.parquet after ``day``).
 FLOWS = ("candidates", "new_cases", "detected", "detected_report", "detected_patrol", "detected_data",
          "resolved", "closed_superficially", "erupted", "withdrawn", "petitions", "collective_incidents",
-         "reopened", "escalations", "bounces", "whistles", "routings", "routings_correct", "meeting_cases",
+         "reopened", "escalations", "escalations_to_street", "escalations_to_district", "escalations_to_city", "bounces", "whistles", "routings", "routings_correct", "meeting_cases",
          "person_days", "outcomes", "outcomes_resolved", "satisfaction_sum", "dept_outcomes", "dept_resolved",
          "dept_satisfaction_sum")
 
@@ -182,6 +182,9 @@ def summary(model) -> dict:
         "share_resolved_street": _rate((res_level == Level.STREET).sum(), n_res),
         "share_resolved_above_street": _rate((res_level >= Level.DISTRICT).sum(), n_res),
         "escalations": int(col("escalations").sum()),
+        "escalations_to_street": int(flows["escalations_to_street"]),
+        "escalations_to_district": int(flows["escalations_to_district"]),
+        "escalations_to_city": int(flows["escalations_to_city"]),
         "bounces": int(col("bounces").sum()),
         "routing_accuracy": _rate(flows["routings_correct"], flows["routings"]),
         "whistles": int(flows["whistles"]),

@@ -80,6 +80,7 @@ class CoGovernanceModel(mesa.Model):
         self._cost: float | None = None
         self.totals = metrics.Totals()
         self._rows: list[dict] = []
+        self._resident_views: dict[int, Resident] = {}
         self._today = metrics.new_day()
         self._closed_today: list[np.ndarray] = []
         self._apply_levers()
@@ -605,6 +606,8 @@ class CoGovernanceModel(mesa.Model):
         self._release(idx)
         top = cs.level[idx] >= Level.CITY
         cs.level[idx] = np.minimum(cs.level[idx] + 1, Level.CITY)
+        for level in (Level.STREET, Level.DISTRICT, Level.CITY):
+            self._today[f"escalations_to_{level.name.lower()}"] += int((cs.level[idx[~top]] == level).sum())
         cs.visited[idx] |= (1 << cs.level[idx]).astype(np.int8)
         cs.arrived[idx[~top]] = self.day
         cs.wait_until[idx] = self.day + (1 if penalise else 0)
@@ -872,7 +875,9 @@ class CoGovernanceModel(mesa.Model):
         """A Mesa agent view of one resident (reads and writes the population arrays)."""
         if not 0 <= index < self.population.n:
             raise IndexError(f"resident {index} does not exist (0..{self.population.n - 1})")
-        return Resident(self, index)
+        if index not in self._resident_views:
+            self._resident_views[index] = Resident(self, index)
+        return self._resident_views[index]
 
     def case(self, index: int) -> CaseView:
         return CaseView(self.cases, index)

@@ -31,7 +31,7 @@ def F(default, description: str, ge=None, le=None, gt=None):
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,12 +259,25 @@ class Scenario(Section):
     costs: Costs = Costs()
     schedule: list[ScheduleEntry] = Field(default_factory=list, description="lever changes by day")
 
+    @model_validator(mode="after")
+    def _consistent_structure(self):
+        c = self.counts()
+        for lower, upper in (("streets", "districts"), ("communities", "streets"), ("grids", "communities")):
+            if c[lower] < c[upper]:
+                raise ValueError(f"structure: {lower} ({c[lower]}) must be at least {upper} ({c[upper]}) "
+                                 f"with preset {self.preset!r}")
+        n = int(round(c["population"] / self.structure.population_scale))
+        if n < c["communities"]:
+            raise ValueError(f"structure: population / population_scale ({n}) must be at least communities "
+                             f"({c['communities']})")
+        return self
+
     def counts(self) -> dict[str, int]:
         return self.structure.resolved(self.preset)
 
     def n_residents(self) -> int:
         c = self.counts()
-        return max(int(round(c["population"] / self.structure.population_scale)), c["communities"])
+        return int(round(c["population"] / self.structure.population_scale))
 
     def levers_on(self, day: int) -> Levers:
         """The levers in force on ``day``: base values, then every schedule entry up to that day."""

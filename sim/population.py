@@ -117,6 +117,12 @@ class Resident(mesa.Agent):
             return getattr(self.model.population, name)[self.index].item()
         raise AttributeError(name)
 
+    def __setattr__(self, name, value):
+        if name in Resident._FIELDS:
+            getattr(self.model.population, name)[self.index] = value
+        else:
+            super().__setattr__(name, value)
+
     @property
     def neighbours(self) -> list[int]:
         return [int(j) for j in self.model.population.neighbours(self.index)]
