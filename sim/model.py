@@ -256,7 +256,7 @@ class CoGovernanceModel(mesa.Model):
             ua = rng.random(m)
             auth = np.where(needs, 0.55 + 0.45 * ua, np.clip(0.6 * sev + 0.4 * ua, 0, 1)).astype(np.float32)
             offset = rng.integers(0, 1 << 30, m)
-            accept = u < (1.0 + e.grievance_hazard * pop.grievance[who]) * (1.0 - e.moral_effect * self._moral) / gmax
+            accept = pop.accept_candidates(who, u, e.grievance_hazard, e.moral_effect * self._moral)
             k = int(accept.sum())
             self._today["candidates"] += m
             if k == 0:
@@ -286,12 +286,7 @@ class CoGovernanceModel(mesa.Model):
 
     def _residents(self) -> None:
         pop, r = self.population, self.p.residents
-        # parties of open cases grow aggrieved
-        open_idx = self.table.open_index()
-        parties = self.table.parties[open_idx].ravel()
-        parties = parties[parties >= 0]
-        if len(parties):
-            pop.grievance += r.grievance_open * np.bincount(parties, minlength=pop.n).astype(np.float32)
+        pop.add_open_grievance(self.table.parties[self.table.open_index()], r.grievance_open)
         pop.spread_grievance(r)
         pop.update_mobilisation(r)
 
@@ -753,29 +748,10 @@ class CoGovernanceModel(mesa.Model):
         """Parties judge the outcome; their neighbours take part of that judgement (word of mouth)."""
         if not self._closed_today:
             return
-        cs, pop, r = self.table, self.population, self.p.residents
+        cs = self.table
         idx = np.concatenate(self._closed_today)
-        sat = cs.satisfaction[idx].astype(np.float32)
-        parties = cs.parties[idx]
-        valid = parties >= 0
-        who = parties[valid]
-        s = np.broadcast_to(sat[:, None], parties.shape)[valid]
-        pop.trust[who] += r.trust_learning * (s - pop.trust[who])
-        resolved = np.broadcast_to((cs.state[idx] == State.RESOLVED)[:, None], parties.shape)[valid]
-        g = pop.grievance
-        g[who] = np.where(resolved, g[who] * (1 - r.grievance_relief),
-                          np.minimum(g[who] + r.grievance_escalation * (1 - s), 1.0))
-        # word of mouth from the first party to their neighbours
-        A = pop.network
-        first = parties[:, 0]
-        start, stop = A.indptr[first], A.indptr[first + 1]
-        counts = (stop - start).astype(np.int64)
-        if counts.sum():
-            offsets = np.repeat(start - np.cumsum(np.r_[0, counts[:-1]]), counts) + np.arange(counts.sum())
-            nb = A.indices[offsets]
-            s_nb = np.repeat(sat, counts)
-            np.add.at(pop.trust, nb, (r.word_of_mouth * (s_nb - pop.trust[nb])).astype(np.float32))
-        np.clip(pop.trust, 0.0, 1.0, out=pop.trust)
+        self.population.judge(cs.parties[idx], cs.satisfaction[idx].astype(np.float32),
+                              cs.state[idx] == State.RESOLVED, self.p.residents)
 
     # 10. evaluation --------------------------------------------------------------------------------
 

@@ -80,6 +80,38 @@ class Population:
         """Mean of ``values`` over each resident's neighbours (one CSR product)."""
         return (self.network @ values.astype(np.float32, copy=False)) * self._inv_degree
 
+    def accept_candidates(self, who: np.ndarray, u: np.ndarray, grievance_hazard: float, moral: float) -> np.ndarray:
+        """Thinning of candidate disputes: resident ``who[k]`` starts one if ``u[k]`` falls below its
+        hazard relative to the maximum hazard, (1 + h * grievance) * (1 - moral) / (1 + h)."""
+        return u < (1.0 + grievance_hazard * self.grievance[who]) * (1.0 - moral) / (1.0 + grievance_hazard)
+
+    def add_open_grievance(self, parties: np.ndarray, rate: float) -> None:
+        """Parties of open cases (rows of party indices, -1 padded) grow aggrieved by ``rate`` a day per case."""
+        who = parties[parties >= 0]
+        if len(who):
+            self.grievance += rate * np.bincount(who, minlength=self.n).astype(np.float32)
+
+    def judge(self, parties: np.ndarray, sat: np.ndarray, resolved: np.ndarray, p: ResidentParams) -> None:
+        """Parties of closed cases judge the outcome (trust moves towards their satisfaction; a real
+        resolution relieves grievance, anything else adds to it); the first party's neighbours
+        take part of that judgement (word of mouth)."""
+        valid = parties >= 0
+        who = parties[valid]
+        s = np.broadcast_to(sat[:, None], parties.shape)[valid]
+        self.trust[who] += p.trust_learning * (s - self.trust[who])
+        res = np.broadcast_to(resolved[:, None], parties.shape)[valid]
+        g = self.grievance
+        g[who] = np.where(res, g[who] * (1 - p.grievance_relief), np.minimum(g[who] + p.grievance_escalation * (1 - s), 1.0))
+        A = self.network
+        first = parties[:, 0]
+        start = A.indptr[first]
+        counts = (A.indptr[first + 1] - start).astype(np.int64)
+        if counts.sum():
+            offsets = np.repeat(start - np.cumsum(np.r_[0, counts[:-1]]), counts) + np.arange(counts.sum())
+            nb = A.indices[offsets]
+            np.add.at(self.trust, nb, (p.word_of_mouth * (np.repeat(sat, counts) - self.trust[nb])).astype(np.float32))
+        np.clip(self.trust, 0.0, 1.0, out=self.trust)
+
     def spread_grievance(self, p: ResidentParams) -> None:
         """Decay, then a pull towards the neighbours' grievance weighted by distrust (MODEL §4)."""
         g = self.grievance
