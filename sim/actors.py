@@ -160,27 +160,31 @@ class PartyCommittee(mesa.Agent):
     paperwork). Street committees mobilise registered party members as volunteers (双报到).
     """
 
-    def __init__(self, model, level: Level, index: int):
+    def __init__(self, model, level: Level, index: int, residents: int):
         super().__init__(model)
         self.level = Level(level)
         self.index = int(index)
+        self.residents = int(residents)  # of its territory
         self.meetings = 0
         self.cases_unblocked = 0
 
     @property
-    def slots(self) -> int:
+    def slots(self) -> float:
+        """Expected cases one meeting can settle: attention x integration, in proportion to the territory."""
         lv, h = self.model.levers, self.model.p.handling
-        return int(round(h.meeting_slots * lv.party_attention * lv.party_integration))
+        return h.meeting_slots * self.residents / 1e5 * lv.party_attention * lv.party_integration
 
     def step(self) -> None:
         m = self.model
         if m.day % m.p.handling.meeting_interval != 0:
             return
         self.meetings += 1
-        self.cases_unblocked += m.convene_joint_meeting(self.level, self.index, self.slots)
+        expected = self.slots  # a fractional slot is a chance of one more case
+        slots = int(expected) + int(m.streams.day("meetings", m.day).random() < expected % 1)
+        self.cases_unblocked += m.convene_joint_meeting(self.level, self.index, slots)
 
     def __repr__(self) -> str:
-        return f"<PartyCommittee {self.level.name.lower()} {self.index} slots={self.slots} meetings={self.meetings}>"
+        return f"<PartyCommittee {self.level.name.lower()} {self.index} slots={self.slots:.1f} meetings={self.meetings}>"
 
 
 HANDLER_OF_AGENT = {Community: Handler.COMMUNITY, SocialOrganisation: Handler.SOCIAL_ORG,

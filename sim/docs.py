@@ -262,7 +262,8 @@ def render(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Regenerate the parameter tables in ``docs/ODD.md`` (or check that they are current)."""
     parser = argparse.ArgumentParser(prog="python -m sim.docs", description=__doc__.splitlines()[0])
-    parser.add_argument("path", nargs="?", type=Path, default=default_path(), help="the ODD file (default: docs/ODD.md)")
+    parser.add_argument("path", nargs="?", type=Path, default=default_path(),
+                        help="the ODD file (default: docs/ODD.md)")
     parser.add_argument("--check", action="store_true", help="do not write; exit 1 if the file is out of date")
     args = parser.parse_args(argv)
     try:

@@ -45,7 +45,7 @@ class Totals:
     utilisation: list = field(default_factory=list)
 
     def add_day(self, model) -> None:
-        self.person_days += model._today["person_days"]
+        self.person_days += model._today["person_days"] * model.p.structure.population_scale
         self.budget += model.daily_cost()
 
 
@@ -202,7 +202,7 @@ def summary(model) -> dict:
         "worker_turnover": _rate(ts.workers_left, ts.worker_years),
         "person_days": float(ts.person_days),
         "budget": float(ts.budget),
-        "cost_per_resolved": _rate(ts.budget, n_res),
+        "cost_per_resolved": _rate(ts.budget, n_res * model.p.structure.population_scale),
     }
 
 

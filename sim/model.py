@@ -54,8 +54,6 @@ class CoGovernanceModel(mesa.Model):
         self.population = pop = Population(t, sc.structure, sc.residents, self.levers.volunteer_rate,
                                            self.streams.get("population"), network)
         self.community_start = np.concatenate(([0], np.cumsum(t.community_size)[:-1]))
-        self.volunteers = np.bincount(pop.community, weights=pop.volunteer, minlength=t.n_communities)
-        self.party_members = np.bincount(pop.community, weights=pop.party_member, minlength=t.n_communities)
 
         # per-unit daily arrays and learned choices (effort, paperwork, superficial, conceal)
         U = units.n
@@ -112,15 +110,21 @@ class CoGovernanceModel(mesa.Model):
                             for d in range(t.n_districts) for k in range(N_DOMAINS)]
         self.departments += [Department(self, u.city_dept(k), k, n / 1e6 * s.city_dept_staff_per_1m, None)
                              for k in range(N_DOMAINS)]
-        self.committees = [PartyCommittee(self, Level.STREET, k) for k in range(t.n_streets)]
-        self.committees += [PartyCommittee(self, Level.DISTRICT, d) for d in range(t.n_districts)]
-        self.committees.append(PartyCommittee(self, Level.CITY, 0))
+        self.committees = [PartyCommittee(self, Level.STREET, k, street_res[k]) for k in range(t.n_streets)]
+        self.committees += [PartyCommittee(self, Level.DISTRICT, d, district_res[d]) for d in range(t.n_districts)]
+        self.committees.append(PartyCommittee(self, Level.CITY, 0, n))
         self.units_by_index = {a.unit: a for a in (*self.communities, *self.social_orgs, *self.streets,
                                                    *self.centres, *self.departments)}
 
     def _apply_levers(self) -> None:
         """Structural consequences of the levers in force: staff moved down, one-off drafting."""
-        lv, w = self.levers, self.p.workforce
+        lv, w, pop = self.levers, self.p.workforce, self.population
+        pop.set_volunteer_rate(lv.volunteer_rate)
+        C = self.territory.n_communities
+        self.volunteers = np.bincount(pop.community, weights=pop.volunteer, minlength=C)
+        self.party_members = np.bincount(pop.community, weights=pop.party_member, minlength=C)
+        for c in self.communities:
+            c.volunteers, c.party_members = int(self.volunteers[c.index]), int(self.party_members[c.index])
         moved_share = w.transferable_dept_staff * lv.authority_devolution * lv.resources_follow
         t = self.territory
         moved_to_district = np.zeros(t.n_districts)
@@ -142,8 +146,8 @@ class CoGovernanceModel(mesa.Model):
             s.moved_in = 0.5 * moved_to_district[d] * street_res[s.index] / res_d[d]
         if lv.responsibility_clarity > self._clarity_paid:  # drafting lists is a fixed, one-off cost
             days = self.p.costs.drafting_days * (lv.responsibility_clarity - self._clarity_paid) * t.n_districts
-            self.totals.person_days += days
-            self.totals.budget += days * self.p.costs.staff_day * self.p.structure.population_scale
+            self.totals.person_days += days  # real person-days (a district drafts its lists whatever the scale)
+            self.totals.budget += days * self.p.costs.staff_day
             self._clarity_paid = lv.responsibility_clarity
         self._cost = None
         self.a_community = self.p.handling.authority_community + self.p.handling.devolution_reach * lv.authority_devolution
@@ -157,7 +161,7 @@ class CoGovernanceModel(mesa.Model):
                      + sum(x.staff for x in self.centres)
                      + sum(max(d.staff - d.moved_out, 0.0) for d in self.departments))
             per_resident = (lv.social_org_funding * c.social_org_budget + lv.info_sharing * c.platform
-                            + lv.moral_education * c.moral_programme) / 365.0
+                            + lv.automation * c.automation + lv.moral_education * c.moral_programme) / 365.0
             self._cost = (staff * c.staff_day + per_resident * n) * self.p.structure.population_scale
         return self._cost
 
@@ -293,15 +297,20 @@ class CoGovernanceModel(mesa.Model):
     # 3. brewing, detection, eruption -------------------------------------------------------------
 
     @property
-    def info_quality(self) -> float:
-        """Information available to units: shared data, degraded when reporting is cut without automation."""
+    def reporting(self) -> float:
+        """Completeness of top-down reporting: cut by burden reduction (减负) unless automated."""
         lv = self.levers
-        return lv.info_sharing * (1.0 - self.p.workforce.reporting_loss * lv.burden_reduction * (1.0 - lv.automation))
+        return 1.0 - self.p.workforce.reporting_loss * lv.burden_reduction * (1.0 - lv.automation)
+
+    @property
+    def info_quality(self) -> float:
+        """Information on the shared platform: shared data, as complete as the reporting that feeds it."""
+        return self.levers.info_sharing * self.reporting
 
     def _brew_detect_erupt(self) -> None:
         cs, L, d, T = self.table, self.p.lifecycle, self.p.detection, self.types
         rng = self.streams.day("detection", self.day)
-        grng = self.streams.day("growth", self.day)
+        grng = self.streams.day("fading", self.day)
         idx = cs.open_index()
         if len(idx) == 0:
             return
@@ -357,7 +366,7 @@ class CoGovernanceModel(mesa.Model):
 
     def _set_capacity(self) -> None:
         r, lv = self.p.residents, self.levers
-        rng = self.streams.day("workforce", self.day)
+        rng = self.streams.day("volunteers", self.day)
         pledged = (self.volunteers + self.party_members * lv.party_attention * lv.party_integration) * r.volunteer_days_year / 365.0
         self.volunteer_days = rng.poisson(pledged * r.volunteer_reliability).astype(float)
         self.agents_by_type[Community].shuffle_do("step")
@@ -452,9 +461,9 @@ class CoGovernanceModel(mesa.Model):
         if len(whistle):  # 吹哨报到: departments report after a delay that shrinks with whistle power
             cs.whistled[whistle] = True
             self._today["whistles"] += len(whistle)
-            rng = self.streams.day("coordination", self.day)
+            rng = self.streams.day("whistle", self.day)
             p = min(1.0, lv.whistle_power * (0.5 + 0.5 * lv.w_local) / self.p.handling.whistle_delay)
-            self._dispatch_to_department(whistle, delay=rng.geometric(p, len(whistle)) - 1)
+            self._dispatch_to_department(whistle, delay=rng.geometric(p, len(whistle)))
         up = rest[~needs] if lv.whistle_power > 0 else rest
         self._escalate(up, penalise=False)
 
@@ -478,7 +487,8 @@ class CoGovernanceModel(mesa.Model):
             return
         cs, h, lv = self.table, self.p.handling, self.levers
         rng = self.streams.day("routing", self.day)
-        accuracy = h.routing_accuracy + (1.0 - h.routing_accuracy) * (0.7 * self.info_quality + 0.3 * lv.responsibility_clarity)
+        base = h.routing_accuracy * self.reporting  # without a platform, dispatchers rely on reports
+        accuracy = base + (1.0 - base) * (0.7 * self.info_quality + 0.3 * lv.responsibility_clarity)
         right = rng.random(len(idx)) < accuracy
         wrong_domain = (cs.lead[idx] + 1 + rng.integers(0, N_DOMAINS - 1, len(idx))) % N_DOMAINS
         domain = np.where(right, cs.lead[idx], wrong_domain)
@@ -617,7 +627,7 @@ class CoGovernanceModel(mesa.Model):
                       & ~cs.misrouted[idx] & ~cs.referred[idx] & (cs.wait_until[idx] <= self.day)]
         if len(blocked) == 0:
             return
-        rng = self.streams.day("coordination", self.day + 1_000_000)
+        rng = self.streams.day("coordination", self.day)
         p_coord = min(1.0, h.p_coordinate * (1 + 3 * self.info_quality + 2 * lv.responsibility_clarity))
         p_push = h.p_push_back * (1 - lv.responsibility_clarity)
         u = rng.random(len(blocked))
@@ -663,7 +673,7 @@ class CoGovernanceModel(mesa.Model):
         over = over[~top]
         if len(over) == 0:
             return
-        rng = self.streams.day("handling", self.day + 1_000_000)
+        rng = self.streams.day("deadlines", self.day)
         hide = rng.random(len(over)) < self.conceal[self._responsible(over)]
         held = over[hide]  # concealment: held past the limit instead of going up; it keeps brewing
         cs.concealed[held] += 1
@@ -719,11 +729,12 @@ class CoGovernanceModel(mesa.Model):
 
     def _give_up_and_reopen(self) -> None:
         cs, L = self.table, self.p.lifecycle
-        rng = self.streams.day("growth", self.day + 1_000_000)
         idx = cs.open_index()
         act = idx[cs.state[idx] == State.ACTIVE]
         distrust = 1.0 - self.population.trust[cs.parties[act, 0]]
-        self._close(act[rng.random(len(act)) < L.p_withdraw * distrust], State.WITHDRAWN)
+        give_up = self.streams.day("withdrawal", self.day).random(len(act)) < L.p_withdraw * distrust
+        self._close(act[give_up], State.WITHDRAWN)
+        rng = self.streams.day("reopening", self.day)
         # superficial closures may come back, worse
         n = cs.n
         since = self.day - cs.closed[:n]
@@ -761,7 +772,7 @@ class CoGovernanceModel(mesa.Model):
         pay = payoffs(self.record, self.strategy, self.levers, ev)
         self.learner.update(self.strategy, pay, ev, self.streams.day("learning", self.day))
         # workforce: utilisation over the period drives burnout, burnout drives turnover (C9)
-        rng = self.streams.day("workforce", self.day + 1_000_000)
+        rng = self.streams.day("turnover", self.day)
         years = ev.period / 365.0
         cu = self.units.community_unit(np.arange(self.territory.n_communities))
         fixed = np.array([c.fixed_share for c in self.communities])  # admin, patrols, paperwork
@@ -805,11 +816,12 @@ class CoGovernanceModel(mesa.Model):
         cs, pop, n = self.table, self.population, self.table.n
         state, closed = cs.state[:n], cs.closed[:n]
         problems = []
+        if ((state < 0) | (state >= len(State))).any():
+            return ["a case has an unknown state"]
         counts = np.bincount(state, minlength=len(State))
-        if len(counts) != len(State) or (state < 0).any():
-            problems.append("a case has an unknown state")
-        if counts[: State.ACTIVE + 1].sum() + counts[State.ACTIVE + 1:].sum() != n:
-            problems.append("created != open + closed")
+        created = sum(r["new_cases"] for r in self._rows)  # as counted when they emerged
+        if created != counts[: State.ACTIVE + 1].sum() + counts[State.ACTIVE + 1:].sum():
+            problems.append("cases created != open + closed")
         terminal = state > State.ACTIVE
         if ((closed >= 0) != terminal).any():
             problems.append("closing day set for an open case or missing for a closed one")
@@ -856,7 +868,7 @@ class CoGovernanceModel(mesa.Model):
         return self._resident_views[index]
 
     def case(self, index: int) -> CaseView:
-        return CaseView(self.cases, index)
+        return CaseView(self.table, index)
 
     def unit(self, index: int):
         """The Mesa agent behind a unit index (community, street, department...)."""

@@ -87,7 +87,7 @@ class Levers(Section):
     whistle_power: Share = F(0.0, "吹哨报到: how surely and fast departments answer a street's whistle [0-1] (seed 004)")
     burden_reduction: Share = F(0.0, "减负: share of community workers' administrative burden removed [0-1] (seed 004)")
     w_process: Share = F(0.6, "考核 weight on process traces (痕迹) [0-1] (seed 002)")
-    w_closures: Share = F(0.3, "考核 weight on the count of closures [0-1] (seed 002)")
+    w_closures: Share = F(0.3, "考核 weight on closures counted against finished cases (closure rate) [0-1] (seed 002)")
     w_satisfaction: Share = F(0.1, "考核 weight on satisfaction callbacks [0-1] (seed 002)")
     w_local: Share = F(0.0, "weight of the street's rating in departments' evaluation [0-1] (seed 004)")
     accountability: Share = F(0.3, "penalty weight per escalation or eruption (问责) [0-1] (seed 002)")
@@ -161,12 +161,12 @@ class Handling(Section):
     authority_community: Share = F(0.4, "authority of communities before devolution (assumption)")
     authority_street: Share = F(0.6, "authority of streets before devolution (assumption)")
     devolution_reach: Share = F(0.4, "authority added to communities and streets at full devolution (seed 004: 权下放)")
-    routing_accuracy: Share = F(0.6, "chance a case reaches the right department without shared data (seed 002: 信息孤岛)")
+    routing_accuracy: Share = F(0.6, "chance a case reaches the right department without shared data, with full reporting (seed 004: 信息孤岛)")
     bounce_delay: int = F(5, "days before a misrouted case comes back (推诿) [days] (assumption)", ge=1)
     p_push_back: Share = F(0.03, "daily chance a department pushes back a cross-department case it holds, at zero clarity [per day] (seed 002)")
     p_coordinate: Share = F(0.03, "daily chance of spontaneous cross-department coordination without data or lists [per day] (assumption)")
     meeting_interval: int = F(7, "days between joint meetings (联席会议) [days] (assumption)", ge=1)
-    meeting_slots: int = F(12, "cases a district committee's meeting settles at full attention and integration [cases] (assumption)", ge=0)
+    meeting_slots: float = F(10.0, "cases a committee's joint meeting settles per 100,000 residents of its territory, at full attention and integration [cases] (assumption)", ge=0)
     whistle_delay: float = F(3.0, "mean days before departments report to a whistle at full power [days] (C12)", gt=0)
     triage_days: int = F(2, "days a district or city centre takes to dispatch a case [days] (assumption)", ge=0)
 
@@ -194,9 +194,9 @@ class Residents(Section):
 
 
 class Workforce(Section):
-    admin_share: Share = F(0.45, "community workers' time on administrative burden (事多人少, seed 004)")
+    admin_share: Share = F(0.45, "community workers' time on administrative burden (事多人少, seed 001)")
     data_entry_days: float = F(0.15, "person-days of data entry per case at full info sharing, no automation [days] (assumption)", ge=0)
-    reporting_loss: Share = F(0.5, "loss of data quality when top-down reporting is cut (减负 cost) (assumption)")
+    reporting_loss: Share = F(0.5, "loss of reporting when burden reduction is full and nothing is automated: platform data and dispatchers' routing suffer (减负 cost) (assumption)")
     turnover_base: Share = F(0.12, "yearly turnover of front-line workers without burnout (C9: ~20% overall)")
     burnout_turnover: float = F(0.5, "extra yearly turnover at full burnout [share] (C9)", ge=0, le=2)
     burnout_gain: Share = F(0.3, "burnout gained per period of overload (utilisation above 0.9) (assumption)")
@@ -220,6 +220,7 @@ class Costs(Section):
     social_org_budget: float = F(20.0, "reference purchased-services budget [yuan per resident per year] (assumption)", ge=0)
     social_org_day: float = F(400.0, "cost of one purchased mediator day [yuan] (assumption)", ge=0)
     platform: float = F(3.0, "information platform at full sharing [yuan per resident per year] (assumption)", ge=0)
+    automation: float = F(2.0, "automated data entry at full automation [yuan per resident per year] (assumption)", ge=0)
     moral_programme: float = F(1.0, "moral education at full effort [yuan per resident per year] (assumption)", ge=0)
     drafting_days: float = F(200.0, "person-days per district to draft responsibility lists at full clarity, once [days] (assumption)", ge=0)
 

@@ -69,7 +69,8 @@ class Population:
         self.grievance = np.clip(rng.exponential(p.grievance_mean, n), 0, 1).astype(np.float32)
         self.threshold = np.clip(rng.normal(p.threshold_mean, p.threshold_sd, n), 0.01, 1).astype(np.float32)
         self.party_member = rng.random(n) < s.party_member_share
-        self.volunteer = rng.random(n) < volunteer_rate
+        self.volunteer_u = rng.random(n).astype(np.float32)  # propensity: volunteers first as the rate rises
+        self.volunteer = self.volunteer_u < volunteer_rate
         self.mobilised = np.zeros(n, dtype=np.bool_)
         self.last_case = np.full(n, -1, dtype=np.int32)
         self.network = network
@@ -79,6 +80,10 @@ class Population:
     def neighbour_mean(self, values: np.ndarray) -> np.ndarray:
         """Mean of ``values`` over each resident's neighbours (one CSR product)."""
         return (self.network @ values.astype(np.float32, copy=False)) * self._inv_degree
+
+    def set_volunteer_rate(self, rate: float) -> None:
+        """Registered volunteers are the residents whose propensity falls below ``rate``."""
+        self.volunteer = self.volunteer_u < rate
 
     def accept_candidates(self, who: np.ndarray, u: np.ndarray, grievance_hazard: float, moral: float) -> np.ndarray:
         """Thinning of candidate disputes: resident ``who[k]`` starts one if ``u[k]`` falls below its

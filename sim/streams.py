@@ -15,17 +15,23 @@ import numpy as np
 
 #: Every stream the model uses. A new random process gets a new name here.
 STREAM_NAMES = (
-    "structure",      # territory sizes, staffing draws
+    "structure",      # territory sizes
     "network",        # residents' social network
-    "population",     # residents' initial states and thresholds
+    "population",     # residents' initial states, thresholds, volunteering propensity
     "emergence",      # candidate disputes and their attributes
     "detection",      # report, patrol and data channels
-    "growth",         # eruption, fading, withdrawal, reopening
-    "routing",        # department routing and push-back
-    "handling",       # success draws, superficial closure, concealment
-    "coordination",   # spontaneous coordination, meeting referrals, whistle response
+    "fading",         # latent cases fading away
+    "routing",        # department routing (right or wrong department), meeting referrals
+    "whistle",        # departments' response delay to a street's whistle
+    "handling",       # success draws and superficial closure
+    "coordination",   # spontaneous coordination and push-back
+    "meetings",       # rounding of joint-meeting slots
+    "deadlines",      # concealment at deadlines
+    "withdrawal",     # parties giving up
+    "reopening",      # superficial closures reopening
+    "volunteers",     # volunteer days given
+    "turnover",       # workers leaving and vacancies refilled
     "learning",       # evaluation-period trials
-    "workforce",      # turnover, vacancies, volunteer availability
     "mesa",           # Mesa's own model.random (shuffle order of organisations)
 )
 
@@ -41,6 +47,7 @@ class Streams:
     def __init__(self, seed: int):
         self.seed = int(seed)
         self._cache: dict[str, np.random.Generator] = {}
+        self._daily: dict[str, tuple[int, np.random.Generator]] = {}
 
     def _sequence(self, name: str, *keys: int) -> np.random.SeedSequence:
         if name not in STREAM_NAMES:
@@ -54,8 +61,13 @@ class Streams:
         return self._cache[name]
 
     def day(self, name: str, day: int) -> np.random.Generator:
-        """A generator for ``name`` on ``day``, independent of every other day's draws."""
-        return np.random.Generator(np.random.PCG64(self._sequence(name, int(day))))
+        """The generator of ``name`` for ``day``, independent of every other day's draws. Calls on
+        the same day continue the same generator (they never repeat its numbers)."""
+        cached = self._daily.get(name)
+        if cached is None or cached[0] != day:
+            cached = (int(day), np.random.Generator(np.random.PCG64(self._sequence(name, int(day)))))
+            self._daily[name] = cached
+        return cached[1]
 
     def integer(self, name: str) -> int:
         """A full-width integer seed (for Mesa's ``random.Random`` or networkx)."""
