@@ -291,8 +291,7 @@ class CoGovernanceModel(mesa.Model):
     def _residents(self) -> None:
         pop, r = self.population, self.p.residents
         pop.add_open_grievance(self.table.parties[self.table.open_index()], r.grievance_open)
-        pop.spread_grievance(r)
-        pop.update_mobilisation(r)
+        pop.daily_update(r)
 
     # 3. brewing, detection, eruption -------------------------------------------------------------
 

@@ -66,8 +66,7 @@ class VectorisedResidents:
         new = who[pop.accept_candidates(who, rng.random(m), s.grievance_hazard, s.moral)].astype(np.int32)
         self.open_party = np.concatenate([self.open_party, new])
         pop.add_open_grievance(self.open_party[:, None], p.grievance_open)
-        pop.spread_grievance(p)
-        pop.update_mobilisation(p)
+        pop.daily_update(p)
         close = rng.random(len(self.open_party)) < s.p_close
         party = self.open_party[close]
         sat = rng.random(len(party)).astype(np.float32)
