@@ -118,10 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("scenarios", help="list the built-in scenarios")
     lst.set_defaults(func=cmd_scenarios)
+
+    # `cogov bench ...` is handed to sim.bench whole (see main); listed here for --help
+    sub.add_parser("bench", help="scale benchmark: classroom, city and full-scale tianjin (see `cogov bench --help`)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        from .bench import main as bench_main
+        return bench_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "days", None) is not None and not 1 <= args.days <= 36500:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from functools import cached_property
 
 import mesa
@@ -79,6 +80,7 @@ class CoGovernanceModel(mesa.Model):
         self.totals = metrics.Totals()
         self._rows: list[dict] = []
         self._resident_views: dict[int, Resident] = {}
+        self.timings: dict[str, float] | None = None  # set to {} to time each component of the day
         self._today = metrics.new_day()
         self._closed_today: list[np.ndarray] = []
         self._apply_levers()
@@ -201,29 +203,40 @@ class CoGovernanceModel(mesa.Model):
         10. every evaluation period: scores, learning, burnout and turnover;
         11. data collection.
         """
-        day = self.day
+        for name, stage in self._stages:
+            if self.timings is None:
+                stage()
+            else:
+                t0 = time.perf_counter()
+                stage()
+                self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+        self.day += 1
+
+    @property
+    def _stages(self):
+        """The daily order as (component, method) pairs; ``timings`` sums time per component."""
+        return (("levers", self._start_day), ("emergence", self._emerge), ("residents", self._residents),
+                ("detection", self._brew_detect_erupt), ("organisations", self._set_capacity),
+                ("routing", self._route), ("handling", self._handle), ("party committees", self._committees),
+                ("coordination", self._coordinate), ("deadlines", self._deadlines),
+                ("closures", self._give_up_and_reopen), ("closures", self._update_residents_after_closures),
+                ("evaluation", self._evaluate_if_due), ("data collection", self._collect))
+
+    def _start_day(self) -> None:
         self._today = metrics.new_day()
         self._closed_today = []
-        new = self.p.levers_on(day)
+        new = self.p.levers_on(self.day)
         if new != self.levers:
             self.levers = new
             self._apply_levers()
-        self._emerge()
-        self._residents()
-        self._brew_detect_erupt()
-        self._set_capacity()
-        self._route()
-        self._handle()
+
+    def _committees(self) -> None:
         for committee in self.committees:
             committee.step()
-        self._coordinate()
-        self._deadlines()
-        self._give_up_and_reopen()
-        self._update_residents_after_closures()
-        if (day + 1) % self.p.evaluation.period == 0:
+
+    def _evaluate_if_due(self) -> None:
+        if (self.day + 1) % self.p.evaluation.period == 0:
             self._evaluate()
-        self._collect()
-        self.day += 1
 
     def run(self, days: int | None = None, progress=None) -> "CoGovernanceModel":
         """Run ``days`` more days (default: the scenario's). ``progress`` is called with each day."""
