@@ -91,7 +91,8 @@ class Community(Unit):
         case_share = 1.0 - self.fixed_share
         w = self.workers * self.effort
         m.capacity[self.unit] = w * case_share
-        m.patrol_days[self.index] = w * patrol
+        self.patrol_days = w * patrol
+        m.patrol_days[self.index] = self.patrol_days
         # resident council: self-governance plus the volunteer days given today
         council_days = lv.self_governance * self.residents / 1000.0
         m.capacity[self.council] = council_days + m.volunteer_days[self.index]
@@ -155,9 +156,10 @@ class PartyCommittee(mesa.Agent):
     """党委/党工委 at city, district or street level (战区制: first responsible for its territory).
 
     Holds a finite coordination attention: every ``meeting_interval`` days it convenes a joint
-    meeting (联席会议) that unblocks the highest-priority cross-department cases referred to it,
+    meeting (联席会议) that unblocks the highest-severity cross-department cases referred to it,
     as many as its slots allow (attention x integration; seed 004's 两张皮 is the share lost to
-    paperwork). Street committees mobilise registered party members as volunteers (双报到).
+    paperwork). Party members registered in communities (双报到) give volunteer days in
+    proportion to the same attention x integration (in the model's capacity stage).
     """
 
     def __init__(self, model, level: Level, index: int, residents: int):

@@ -158,7 +158,8 @@ CASE_COLUMNS: dict[str, tuple[type, object]] = {
     "work": (np.float32, 0.0),        # person-days of work left with the current handler
     "misrouted": (np.bool_, False),
     "coordinated": (np.bool_, False),
-    "referred": (np.bool_, False),    # waiting for a joint meeting
+    "referred": (np.bool_, False),    # waiting for a joint meeting...
+    "referred_until": (np.int32, 0),  # ...until this day; then the referral lapses
     "whistled": (np.bool_, False),
     "tried": (np.int8, 0),            # bit mask of grassroots handlers already tried
     "visited": (np.int8, 0),          # bit mask of levels visited

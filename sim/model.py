@@ -195,8 +195,9 @@ class CoGovernanceModel(mesa.Model):
            community workers → street → whistle / district → city); misrouted cases bounce;
         6. handling: each unit's capacity is spent on its queue by priority; finished work
            succeeds, is closed superficially, or moves on;
-        7. coordination: cross-department cases coordinate, are pushed back, or wait for the
-           party committees' joint meetings (district and street committees, then city);
+        7. coordination: the party committees' joint meetings (street, district, then city
+           committees) unblock referred cross-department cases; other such cases coordinate
+           spontaneously or are pushed back; a referral not taken up within two meetings lapses;
         8. deadlines: overdue cases escalate or are concealed; city backlog (积案);
         9. closures: satisfaction, trust and grievance update with word of mouth; superficial
            closures may reopen; parties may give up;
@@ -512,6 +513,7 @@ class CoGovernanceModel(mesa.Model):
         cross = cs.n_depts[idx] >= 2
         cs.coordinated[idx] = ~cross
         cs.referred[idx] = cross & (rng.random(len(idx)) < lv.party_attention)
+        cs.referred_until[idx] = self.day + 2 * h.meeting_interval  # two meetings, then back to the departments
         self._today["routings"] += len(idx)
         self._today["routings_correct"] += int(right.sum())
 
@@ -635,6 +637,8 @@ class CoGovernanceModel(mesa.Model):
         """Cross-department cases move only when all departments act (MODEL §3.6)."""
         cs, h, lv = self.table, self.p.handling, self.levers
         idx = cs.open_index()
+        lapsed = idx[cs.referred[idx] & (cs.referred_until[idx] < self.day)]
+        cs.referred[lapsed] = False  # the committee never took it up: departments must coordinate themselves
         blocked = idx[(cs.state[idx] == State.ACTIVE) & (cs.handler[idx] == Handler.DEPARTMENT) & ~cs.coordinated[idx]
                       & ~cs.misrouted[idx] & ~cs.referred[idx] & (cs.wait_until[idx] <= self.day)]
         if len(blocked) == 0:

@@ -194,9 +194,13 @@ class Resident(mesa.Agent):
             return getattr(self.model.population, name)[self.index].item()
         raise AttributeError(name)
 
+    _WRITABLE = ("trust", "grievance", "threshold")
+
     def __setattr__(self, name, value):
-        if name in Resident._FIELDS:
+        if name in Resident._WRITABLE:
             getattr(self.model.population, name)[self.index] = value
+        elif name in Resident._FIELDS:
+            raise AttributeError(f"{name} is derived by the model; writable: {', '.join(Resident._WRITABLE)}")
         else:
             super().__setattr__(name, value)
 
