@@ -8,30 +8,22 @@ communities of the same street. No per-resident Python loop runs here or in the 
 
 from __future__ import annotations
 
-import functools
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import mesa
 import numpy as np
 import scipy.sparse as sp
 
+from . import kernels
 from .city import Territory, owner_of
 
-PARALLEL_MIN = 500_000  # residents from which the daily sparse products run in parallel threads
+KERNEL_MIN = 200_000  # residents from which the daily update runs in the compiled kernel
 
 
 def threads() -> int:
-    """Threads for the daily sparse products: ``COGOV_THREADS``, else up to 2 of the machine's cores."""
+    """Threads for the compiled kernel: ``COGOV_THREADS``, else up to 2 of the machine's cores."""
     env = os.environ.get("COGOV_THREADS")
     return max(1, int(env)) if env else min(2, os.cpu_count() or 1)
-
-
-@functools.cache
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=threads(), thread_name_prefix="cogov")
-from .params import Residents as ResidentParams
-from .params import Structure
 
 
 def build_network(t: Territory, s: Structure, rng: np.random.Generator) -> sp.csr_matrix:
@@ -100,14 +92,6 @@ class Population:
         out *= self._inv_degree
         return out
 
-    def neighbour_means(self, *arrays: np.ndarray) -> list[np.ndarray]:
-        """``neighbour_mean`` of several arrays, in parallel threads for large populations (scipy's
-        sparse product releases the GIL; each row is summed in the same order, so the result is
-        the same as one by one)."""
-        if self.n < PARALLEL_MIN or len(arrays) < 2 or threads() < 2:
-            return [self.neighbour_mean(a) for a in arrays]
-        return list(_pool().map(self.neighbour_mean, arrays))
-
     def set_volunteer_rate(self, rate: float) -> None:
         """Registered volunteers are the residents whose propensity falls below ``rate``."""
         self.volunteer = self.volunteer_u < rate
@@ -147,6 +131,16 @@ class Population:
     def daily_update(self, p: ResidentParams) -> None:
         """Grievance decays and spreads along ties, weighted by distrust; then mobilisation (MODEL §4).
 
+        Large populations run the fused compiled kernel (``sim.kernels``), which gives the same
+        result bit for bit as ``daily_update_numpy``."""
+        if self.n >= KERNEL_MIN and kernels.available():
+            kernels.daily_update(self, p.grievance_spread, p.grievance_decay, p.neighbour_boost, threads())
+        else:
+            self.daily_update_numpy(p)
+
+    def daily_update_numpy(self, p: ResidentParams) -> None:
+        """The residents' update in numpy (the definition the compiled kernel must match).
+
         Synchronous: both neighbour means are taken from the state before the update. Grievance
         moves ``grievance_spread`` x (1 - trust) of the way up towards the neighbours' mean (it is
         never pulled down) after decaying by ``grievance_decay``. A resident is mobilised when
@@ -155,7 +149,8 @@ class Population:
         array is 55 MB.
         """
         g = self.grievance
-        mean_g, share = self.neighbour_means(g, self.mobilised.view(np.uint8))
+        mean_g = self.neighbour_mean(g)
+        share = self.neighbour_mean(self.mobilised.view(np.uint8))
         distrust = 1.0 - self.trust
         mean_g -= g
         mean_g *= distrust
