@@ -37,7 +37,13 @@ def cmd_run(args) -> int:
         scenario = load_scenario(args.scenario, seed=args.seed, days=args.days, preset=args.preset)
     except ScenarioError as exc:
         return _fail(str(exc))
-    out = Path(args.out) if args.out else Path("out") / f"{scenario.name}_seed{scenario.seed}"
+    if args.out is not None and not args.out.strip():
+        return _fail("--out must not be empty")
+    out = Path(args.out) if args.out else Path("out") / f"{scenario.name}_{scenario.preset}_seed{scenario.seed}"
+    for entry in scenario.schedule:
+        if entry.day >= scenario.days:
+            print(f"cogov: warning: schedule entry for day {entry.day} is after the last simulated day "
+                  f"({scenario.days - 1}); it never takes effect", file=sys.stderr)
     try:
         check_writable(out)
     except OutputError as exc:
@@ -107,13 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="run seed (default: the scenario's)")
     run.add_argument("--days", type=int, help="days to simulate (default: the scenario's)")
     run.add_argument("--preset", choices=sorted(PRESETS), help="structure preset (default: the scenario's)")
-    run.add_argument("--out", help="output folder (default: out/NAME_seedN)")
+    run.add_argument("--out", help="output folder (default: out/NAME_PRESET_seedN)")
     run.add_argument("--csv", action="store_true", help="also write the tables as CSV")
     run.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser("validate", help="check scenario files without running them")
-    val.add_argument("files", nargs="+", metavar="FILE")
+    val.add_argument("files", nargs="+", metavar="FILE", help="scenario TOML files to check")
     val.set_defaults(func=cmd_validate)
 
     lst = sub.add_parser("scenarios", help="list the built-in scenarios")

@@ -8,6 +8,7 @@ destination as it was; a finished run leaves every file complete.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shutil
@@ -35,8 +36,10 @@ def check_writable(out: Path) -> None:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise OutputError(f"--out {out}: {ancestor} is a file, so the folder cannot be created")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OutputError(f"--out {out}: folder {ancestor} is not writable")
+    try:  # the only sure test: make (and remove) a folder where the results will go
+        Path(tempfile.mkdtemp(prefix=".cogov-check-", dir=ancestor)).rmdir()
+    except OSError as exc:
+        raise OutputError(f"--out {out}: folder {ancestor} is not writable ({exc.strerror})") from None
 
 
 def git_commit() -> str | None:
@@ -65,6 +68,11 @@ def scenario_toml(scenario: Scenario) -> str:
     return header + tomli_w.dumps(scenario.to_toml_dict())
 
 
+def _no_nan(d: dict) -> dict:
+    """JSON has no NaN: an undefined figure (no case to average over) is written as null."""
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+
+
 def write_run(out: Path, model, extra_meta: dict | None = None, csv: bool = False) -> list[Path]:
     """Write the run's five files (plus CSV copies of the tables if ``csv``) into ``out``
     atomically; returns their paths."""
@@ -76,7 +84,7 @@ def write_run(out: Path, model, extra_meta: dict | None = None, csv: bool = Fals
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
             if csv:
                 frame.to_csv(tmp / f"{name}.csv", index=False)
-        (tmp / "summary.json").write_text(json.dumps(model.summary(), indent=2, allow_nan=True) + "\n")
+        (tmp / "summary.json").write_text(json.dumps(_no_nan(model.summary()), indent=2, allow_nan=False) + "\n")
         (tmp / "scenario.toml").write_text(scenario_toml(model.config), encoding="utf-8")
         meta = {**versions(), "seed": model.config.seed, "scenario": model.config.name,
                 "preset": model.config.preset, "days": model.day, "git_commit": git_commit(),
@@ -86,6 +94,9 @@ def write_run(out: Path, model, extra_meta: dict | None = None, csv: bool = Fals
         for f in sorted(tmp.iterdir()):
             os.replace(f, out / f.name)
             written.append(out / f.name)
+        if not csv:  # CSV copies of an earlier run in this folder would now be stale
+            for name in ("timeseries.csv", "cases.csv"):
+                (out / name).unlink(missing_ok=True)
         return written
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

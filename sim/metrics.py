@@ -127,7 +127,8 @@ def case_log(model) -> pd.DataFrame:
         "whistled": col("whistled"),
         "concealed": col("concealed"),
         "reopened": col("reopened"),
-        "days": end - col("created"),
+        "days": end - col("created"),  # from emergence to closure (or to the end of the run)
+        "days_handled": np.where(col("detected") >= 0, end - col("detected"), -1),  # from detection
         "outcome": state_names[col("state")],
         "outcome_level": level_names[col("outcome_level")],
         "outcome_handler": handler_names[col("outcome_handler")],
@@ -175,6 +176,7 @@ def summary(model) -> dict:
         "withdrawn": int((state == State.WITHDRAWN).sum()),
         "open_end": int((state <= State.ACTIVE).sum()),
         "resolution_rate": _rate(n_res, judged.sum()),
+        "resolved_per_detected": _rate(n_res, (col("detected") >= 0).sum()),
         "closure_rate_reported": _rate((resolved | superficial).sum(), judged.sum()),
         "median_days_to_resolve": float(np.median(days)) if len(days) else float("nan"),
         "p90_days_to_resolve": float(np.percentile(days, 90)) if len(days) else float("nan"),
@@ -210,7 +212,7 @@ def summary(model) -> dict:
 KPI_FORMATS = {
     "residents": "{:,.0f}", "cases_total": "{:,.0f}", "detected": "{:,.0f}", "resolved": "{:,.0f}",
     "closed_superficially": "{:,.0f}", "reopened": "{:,.0f}", "erupted": "{:,.0f}", "open_end": "{:,.0f}",
-    "resolution_rate": "{:.3f}", "closure_rate_reported": "{:.3f}", "median_days_to_resolve": "{:.1f}",
+    "resolution_rate": "{:.3f}", "resolved_per_detected": "{:.3f}", "closure_rate_reported": "{:.3f}", "median_days_to_resolve": "{:.1f}",
     "p90_days_to_resolve": "{:.1f}", "share_resolved_grassroots": "{:.3f}", "share_resolved_street": "{:.3f}",
     "share_resolved_above_street": "{:.3f}", "escalations": "{:,.0f}", "bounces": "{:,.0f}",
     "routing_accuracy": "{:.3f}", "petitions": "{:,.0f}", "collective_incidents": "{:,.0f}",

@@ -613,8 +613,9 @@ class CoGovernanceModel(mesa.Model):
         if len(idx) == 0:
             return
         cs = self.table
-        cs.escalations[idx] += 1
-        self._today["escalations"] += len(idx)
+        top = cs.level[idx] >= Level.CITY  # at the top already: placed again at city level, not an escalation
+        cs.escalations[idx[~top]] += 1
+        self._today["escalations"] += int((~top).sum())
         if penalise:
             self.record.add("escalated", self._responsible(idx))
             cs.severity[idx] = np.minimum(cs.severity[idx] + self.p.lifecycle.escalation_severity, 1.0)
@@ -623,7 +624,6 @@ class CoGovernanceModel(mesa.Model):
             g = self.population.grievance
             g[parties] = np.minimum(g[parties] + self.p.residents.grievance_escalation, 1.0)
         self._release(idx)
-        top = cs.level[idx] >= Level.CITY
         cs.level[idx] = np.minimum(cs.level[idx] + 1, Level.CITY)
         for level in (Level.STREET, Level.DISTRICT, Level.CITY):
             self._today[f"escalations_to_{level.name.lower()}"] += int((cs.level[idx[~top]] == level).sum())

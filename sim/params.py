@@ -368,10 +368,33 @@ def _read_raw(path: Path, chain: tuple[Path, ...]) -> dict:
         return raw
     if not isinstance(parent, str):
         raise ScenarioError(f"{path}: key 'extends': must be a path string, got {parent!r}")
-    base = _read_raw(path.parent / parent, (*chain, path))
+    base = _read_raw(_resolve_extends(path, parent), (*chain, path))
     base.pop("name", None)
     base.pop("description", None)
     return _deep_merge(base, raw)
+
+
+def builtin_names() -> list[str]:
+    return sorted(f.stem for f in scenarios_dir().glob("*.toml"))
+
+
+def _builtin(name: str) -> Path | None:
+    """The built-in scenario file called ``name`` (with or without .toml), if there is one."""
+    p = Path(name)
+    if p.parent != Path(".") or p.suffix not in ("", ".toml"):
+        return None
+    f = scenarios_dir() / f"{p.stem}.toml"
+    return f if f.is_file() else None
+
+
+def _resolve_extends(path: Path, parent: str) -> Path:
+    """``extends`` is a path relative to the file, or the name of a built-in scenario."""
+    candidate = path.parent / parent
+    if not candidate.exists():
+        builtin = _builtin(parent)
+        if builtin is not None:
+            return builtin
+    return candidate
 
 
 def load_scenario(source: str | Path | dict | Scenario | None = None, **overrides) -> Scenario:
@@ -395,12 +418,19 @@ def load_scenario(source: str | Path | dict | Scenario | None = None, **override
         raw = dict(source)
     else:
         path = Path(source)
-        if not path.suffix and not path.exists():
-            builtin = scenarios_dir() / f"{path.name}.toml"
-            if builtin.exists():
+        if not path.exists():
+            builtin = _builtin(str(source))
+            if builtin is not None:
                 path = builtin
+            elif not path.suffix:
+                raise ScenarioError(f"no scenario file or built-in scenario named {str(source)!r}; "
+                                    f"built-in: {', '.join(builtin_names())}")
         label = str(path)
         raw = _read_raw(path, ())
+    unknown = [k for k in overrides if k not in Scenario.model_fields]
+    if unknown:
+        raise ScenarioError(f"unknown scenario field(s) {', '.join(map(repr, unknown))} passed as keyword; "
+                            f"allowed: {', '.join(Scenario.model_fields)} (levers go in levers={{...}})")
     if "preset" in overrides and overrides["preset"] is not None:
         struct = dict(raw.get("structure", {}))
         for key in PRESETS["city"]:
@@ -410,7 +440,9 @@ def load_scenario(source: str | Path | dict | Scenario | None = None, **override
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(_format_error(label, exc)) from None
+        given = [k for k, v in overrides.items() if v is not None]
+        where = f"{label} (with {', '.join(given)} given as options)" if given else label
+        raise ScenarioError(_format_error(where, exc)) from None
 
 
 def scenarios_dir() -> Path:

@@ -282,9 +282,23 @@ def test_missing_file(tmp_path):
     assert "not found" in msg
 
 
-def test_unknown_builtin_name():
-    with pytest.raises(ScenarioError, match="not found"):
+def test_unknown_builtin_name_lists_the_builtins():
+    with pytest.raises(ScenarioError, match="no scenario file or built-in scenario named") as err:
         load_scenario("no_such_builtin_scenario")
+    assert "baseline" in str(err.value) and "wuzhi" in str(err.value)
+
+
+def test_extends_a_builtin_by_name(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text('extends = "baseline"\nname = "mine"\n[levers]\ninfo_sharing = 0.5\n')
+    sc = load_scenario(f)
+    assert sc.levers.info_sharing == 0.5
+    assert sc.levers.w_process == load_scenario("baseline").levers.w_process
+
+
+def test_unknown_keyword_override_is_named():
+    with pytest.raises(ScenarioError, match="'info_sharing' passed as keyword"):
+        load_scenario("baseline", info_sharing=0.5)
 
 
 def test_extends_missing_file_names_the_child_and_the_parent(tmp_path):
