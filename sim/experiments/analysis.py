@@ -1,0 +1,101 @@
+"""Analysis of sweep results. Functions take tables (the store's), never a model, so a study can
+be re-analysed without re-running it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+#: Columns of a summaries table that are not KPIs.
+ID_COLUMNS = ("key", "point", "replicate", "seed", "scenario", "preset")
+
+
+def kpi_columns(summaries: pd.DataFrame, parameters: list[str]) -> list[str]:
+    skip = set(ID_COLUMNS) | set(parameters)
+    return [c for c in summaries.columns if c not in skip and pd.api.types.is_numeric_dtype(summaries[c])]
+
+
+def point_means(summaries: pd.DataFrame, parameters: list[str], confidence: float = 0.95) -> pd.DataFrame:
+    """Per point and KPI: replicates n, mean, standard deviation and a t confidence interval.
+
+    A tidy table: one row per (point, kpi), with the point's parameter values as columns.
+    With one replicate the interval is undefined (NaN).
+    """
+    kpis = kpi_columns(summaries, parameters)
+    long = summaries.melt(id_vars=["point", *parameters], value_vars=kpis, var_name="kpi").dropna(subset=["value"])
+    g = long.groupby(["point", *parameters, "kpi"], sort=True)["value"]
+    out = g.agg(n="count", mean="mean", sd="std").reset_index()
+    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1)) * out["sd"] / np.sqrt(out["n"])
+    half = half.where(out["n"] > 1)
+    out["ci_low"] = out["mean"] - half
+    out["ci_high"] = out["mean"] + half
+    return out
+
+
+def replicate_mean_matrix(summaries: pd.DataFrame, n_points: int, kpi: str) -> np.ndarray:
+    """The KPI's mean over replicates for points 0..n_points-1 (the sampler's row order)."""
+    means = summaries.groupby("point")[kpi].mean()
+    return means.reindex(range(n_points)).to_numpy(dtype=float)
+
+
+def sobol_indices(problem: dict, Y: np.ndarray, seed: int = 1) -> pd.DataFrame:
+    """First- and total-order Sobol indices with 95% confidence intervals (SALib)."""
+    from SALib.analyze import sobol
+    res = sobol.analyze(problem, Y, calc_second_order=False, seed=seed)
+    return pd.DataFrame({"parameter": problem["names"], "S1": res["S1"], "S1_conf": res["S1_conf"],
+                         "ST": res["ST"], "ST_conf": res["ST_conf"]})
+
+
+def morris_indices(problem: dict, X: np.ndarray, Y: np.ndarray, seed: int = 1) -> pd.DataFrame:
+    """Morris elementary effects: mu*, its 95% confidence interval, sigma (SALib)."""
+    from SALib.analyze import morris
+    res = morris.analyze(problem, X, Y, num_levels=4, seed=seed)
+    return pd.DataFrame({"parameter": problem["names"], "mu_star": res["mu_star"],
+                         "mu_star_conf": res["mu_star_conf"], "mu": res["mu"], "sigma": res["sigma"]})
+
+
+def sensitivity_table(method: str, problem: dict, X: np.ndarray, summaries: pd.DataFrame, kpis: list[str],
+                      seed: int = 1) -> pd.DataFrame:
+    """Indices of every KPI (tidy: one row per kpi and parameter). KPIs that are undefined at some
+    point, or constant everywhere, are left out (no index can be computed)."""
+    frames = []
+    for kpi in kpis:
+        Y = replicate_mean_matrix(summaries, len(X), kpi)
+        if not np.isfinite(Y).all() or np.ptp(Y) == 0:
+            continue
+        df = sobol_indices(problem, Y, seed) if method == "sobol" else morris_indices(problem, X, Y, seed)
+        df.insert(0, "kpi", kpi)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def sensitivity_figure(table: pd.DataFrame, method: str, kpis: list[str]):
+    """Bar charts of the indices, one panel per KPI, with confidence intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kpis = [k for k in kpis if k in set(table["kpi"])]
+    n = max(len(kpis), 1)
+    cols = min(3, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.2 * rows), squeeze=False)
+    for ax, kpi in zip(axes.flat, kpis):
+        t = table[table["kpi"] == kpi]
+        y = np.arange(len(t))
+        if method == "sobol":
+            ax.barh(y - 0.2, t["S1"], 0.4, xerr=t["S1_conf"], label="first order S1")
+            ax.barh(y + 0.2, t["ST"], 0.4, xerr=t["ST_conf"], label="total order ST")
+        else:
+            ax.barh(y, t["mu_star"], 0.6, xerr=t["mu_star_conf"], label="mu*")
+        ax.set_yticks(y, t["parameter"])
+        ax.set_title(kpi)
+        ax.axvline(0, color="grey", lw=0.5)
+    for ax in list(axes.flat)[len(kpis):]:
+        ax.axis("off")
+    axes.flat[0].legend(loc="best", fontsize=8)
+    fig.suptitle(f"{'Sobol' if method == 'sobol' else 'Morris'} sensitivity (bars: 95% CI)")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,192 @@
+"""Sweep specifications: what to vary, how to sample it, how many replicates (validated TOML).
+
+    name = "devolution_x_resources"
+    base = "baseline"            # a built-in scenario name or a path relative to this file
+    preset = "city"
+    days = 365
+    replicates = 5
+    seed = 2024                  # root seed: replicate r gets the same seed at every point
+    sampler = "grid"             # grid | lhs | sobol | morris
+    samples = 16                 # lhs: points; sobol: N (points = N x (d + 2)); morris: trajectories
+    thin = 7                     # keep every 7th day of each run's time series
+
+    [parameters.authority_devolution]     # a lever, or section.field (e.g. "handling.skill_street")
+    values = [0.0, 0.5, 1.0]              # grid: the values to cross
+    [parameters.resources_follow]
+    low = 0.0                             # lhs / sobol / morris: a range
+    high = 1.0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..params import LEVER_NAMES, Scenario, ScenarioError, _format_error, load_scenario
+from ..streams import replicate_seeds
+
+SAMPLERS = ("grid", "lhs", "sobol", "morris")
+
+
+class SpecError(ScenarioError):
+    """A sweep specification cannot be used (message names the file, the key and what is allowed)."""
+
+
+def parameter_names() -> list[str]:
+    """Every name a sweep may vary: the levers, and ``section.field`` for mechanism parameters."""
+    names = list(LEVER_NAMES)
+    for section, field in Scenario.model_fields.items():
+        sub = getattr(field.annotation, "model_fields", None)
+        if sub and section != "levers":
+            names += [f"{section}.{name}" for name in sub]
+    return names
+
+
+def _path_of(name: str) -> tuple[str, str]:
+    return ("levers", name) if "." not in name else tuple(name.split(".", 1))
+
+
+class Parameter(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    values: list[float] | None = Field(None, description="values to cross (grid)")
+    low: float | None = Field(None, description="lower end of the range (samplers)")
+    high: float | None = Field(None, description="upper end of the range (samplers)")
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        has_range = self.low is not None or self.high is not None
+        if self.values is not None and has_range:
+            raise ValueError("give either values = [...] or low and high, not both")
+        if self.values is None and not has_range:
+            raise ValueError("give values = [...] (grid) or low and high (samplers)")
+        if has_range:
+            if self.low is None or self.high is None:
+                raise ValueError("a range needs both low and high")
+            if self.low > self.high:
+                raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+        elif not self.values:
+            raise ValueError("values must not be empty")
+        return self
+
+
+class SweepSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    name: str = Field("sweep", description="short name")
+    base: str = Field("baseline", description="base scenario: a built-in name or a path relative to the spec")
+    preset: Literal["classroom", "city", "tianjin"] | None = Field(None, description="structure preset (default: the base's)")
+    days: int | None = Field(None, ge=1, le=36500, description="days per run (default: the base's)")
+    replicates: int = Field(1, ge=1, le=10_000, description="replicates per point (common random numbers)")
+    seed: int = Field(1, ge=0, description="root seed")
+    sampler: Literal["grid", "lhs", "sobol", "morris"] = Field("grid", description="how points are chosen")
+    samples: int = Field(8, ge=1, le=1_000_000, description="lhs points, sobol N, or morris trajectories")
+    thin: int = Field(1, ge=1, description="keep every thin-th day of each time series")
+    parameters: dict[str, Parameter] = Field(default_factory=dict, description="what varies")
+
+    @model_validator(mode="after")
+    def _check(self):
+        allowed = parameter_names()
+        for name in self.parameters:
+            if name not in allowed:
+                raise ValueError(f"unknown parameter {name!r}; allowed: the levers ({', '.join(LEVER_NAMES)}) "
+                                 "or section.field of a mechanism parameter (see docs/ODD.md)")
+        if not self.parameters:
+            raise ValueError("no parameters to vary: add a [parameters.NAME] table")
+        kinds = {"grid" if p.values is not None else "range" for p in self.parameters.values()}
+        if self.sampler == "grid" and kinds != {"grid"}:
+            raise ValueError("sampler 'grid' needs values = [...] for every parameter")
+        if self.sampler != "grid" and kinds != {"range"}:
+            raise ValueError(f"sampler {self.sampler!r} needs low and high for every parameter")
+        return self
+
+
+def load_spec(path: str | Path, **overrides) -> tuple[SweepSpec, Scenario]:
+    """Load and validate a sweep spec and its base scenario. Raises SpecError."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"sweep spec not found: {path}")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: malformed TOML: {exc}") from None
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        spec = SweepSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(_format_error(path, exc).replace("allowed here: ", "allowed here: ")) from None
+    base = path.parent / spec.base
+    source = base if base.is_file() else spec.base
+    try:
+        scenario = load_scenario(source, preset=spec.preset, days=spec.days)
+        for name, p in spec.parameters.items():  # every value must be valid for its parameter
+            for v in ([p.low, p.high] if p.values is None else p.values):
+                apply_parameters(scenario, {name: v})
+    except ScenarioError as exc:
+        raise SpecError(f"{path}: key 'base' or 'parameters': {exc}") from None
+    return spec, scenario
+
+
+def apply_parameters(scenario: Scenario, values: dict[str, float]) -> Scenario:
+    """A copy of ``scenario`` with ``values`` set (validated)."""
+    data = scenario.model_dump()
+    for name, v in values.items():
+        section, field = _path_of(name)
+        current = data[section][field]
+        data[section][field] = int(round(v)) if isinstance(current, int) and not isinstance(current, bool) else float(v)
+    return load_scenario(data)
+
+
+def problem(spec: SweepSpec) -> dict:
+    """The SALib problem of a range spec."""
+    names = list(spec.parameters)
+    return {"num_vars": len(names), "names": names,
+            "bounds": [[spec.parameters[n].low, spec.parameters[n].high] for n in names]}
+
+
+def sample_points(spec: SweepSpec) -> np.ndarray:
+    """The points (rows) of the sweep, one column per parameter, in spec order."""
+    names = list(spec.parameters)
+    if spec.sampler == "grid":
+        return np.array(list(itertools.product(*(spec.parameters[n].values for n in names))), dtype=float)
+    prob = problem(spec)
+    if spec.sampler == "lhs":
+        from scipy.stats import qmc
+        unit = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(spec.seed)).random(spec.samples)
+        lo = np.array([b[0] for b in prob["bounds"]])
+        hi = np.array([b[1] for b in prob["bounds"]])
+        return lo + unit * (hi - lo)
+    if spec.sampler == "sobol":
+        from SALib.sample import sobol
+        return sobol.sample(prob, spec.samples, calc_second_order=False, seed=spec.seed)
+    from SALib.sample import morris
+    return morris.sample(prob, spec.samples, num_levels=4, seed=spec.seed)
+
+
+def run_key(scenario: Scenario, seed: int) -> str:
+    """A stable key of one run: the fully resolved scenario, the seed and the model version."""
+    from .. import __version__
+    data = scenario.model_dump(mode="json")
+    data["seed"] = seed
+    blob = json.dumps({"scenario": data, "cogov": __version__}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def build_tasks(spec: SweepSpec, scenario: Scenario) -> list[dict]:
+    """Every (point, replicate) as a task; replicate r has the same seed at every point."""
+    seeds = replicate_seeds(spec.seed, spec.replicates)
+    names = list(spec.parameters)
+    tasks = []
+    for i, row in enumerate(sample_points(spec)):
+        values = dict(zip(names, (float(x) for x in row)))
+        point = apply_parameters(scenario, values)
+        for r, seed in enumerate(seeds):
+            sc = point.model_copy(update={"seed": seed})
+            tasks.append({"key": run_key(sc, seed), "point": i, "replicate": r, "seed": seed,
+                          "values": values, "scenario": sc.model_dump(mode="json"), "thin": spec.thin})
+    return tasks
