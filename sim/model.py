@@ -80,6 +80,7 @@ class CoGovernanceModel(mesa.Model):
         self.totals = metrics.Totals()
         self._rows: list[dict] = []
         self._resident_views: dict[int, Resident] = {}
+        self._meeting_pool = np.empty(0, dtype=np.int64)
         self.timings: dict[str, float] | None = None  # set to {} to time each component of the day
         self._today = metrics.new_day()
         self._closed_today: list[np.ndarray] = []
@@ -232,6 +233,10 @@ class CoGovernanceModel(mesa.Model):
             self._apply_levers()
 
     def _committees(self) -> None:
+        if self.day % self.p.handling.meeting_interval == 0:  # the cases waiting for a meeting, found once
+            cs = self.table
+            idx = cs.open_index()
+            self._meeting_pool = idx[(cs.state[idx] == State.ACTIVE) & cs.referred[idx] & ~cs.coordinated[idx]]
         for committee in self.committees:
             committee.step()
 
@@ -662,8 +667,8 @@ class CoGovernanceModel(mesa.Model):
         if slots <= 0:
             return 0
         cs = self.table
-        idx = cs.open_index()
-        idx = idx[(cs.state[idx] == State.ACTIVE) & cs.referred[idx] & ~cs.coordinated[idx] & (cs.level[idx] == level)]
+        idx = self._meeting_pool
+        idx = idx[~cs.coordinated[idx] & (cs.level[idx] == level)]
         if level == Level.STREET:
             waiting = idx[cs.street[idx] == index]
         elif level == Level.DISTRICT:
