@@ -172,6 +172,7 @@ def summary(model) -> dict:
         "resolved": n_res,
         "closed_superficially": int(flows["closed_superficially"]),
         "reopened": int(flows["reopened"]),
+        "superficial_end": int(superficial.sum()),
         "erupted": int((state == State.ERUPTED).sum()),
         "withdrawn": int((state == State.WITHDRAWN).sum()),
         "open_end": int((state <= State.ACTIVE).sum()),

@@ -99,3 +99,46 @@ def sensitivity_figure(table: pd.DataFrame, method: str, kpis: list[str]):
     fig.suptitle(f"{'Sobol' if method == 'sobol' else 'Morris'} sensitivity (bars: 95% CI)")
     fig.tight_layout()
     return fig
+
+
+def group_stats(summaries: pd.DataFrame, by: str, kpis: list[str], confidence: float = 0.95) -> pd.DataFrame:
+    """Per group (e.g. scenario) and KPI: n, mean, sd and a t confidence interval of the mean."""
+    long = summaries.melt(id_vars=[by], value_vars=kpis, var_name="kpi").dropna(subset=["value"])
+    out = long.groupby([by, "kpi"], sort=False)["value"].agg(n="count", mean="mean", sd="std").reset_index()
+    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1)) * out["sd"] / np.sqrt(out["n"])
+    out["ci_low"] = out["mean"] - half.where(out["n"] > 1)
+    out["ci_high"] = out["mean"] + half.where(out["n"] > 1)
+    return out
+
+
+def paired_differences(summaries: pd.DataFrame, by: str, reference, kpis: list[str],
+                       confidence: float = 0.95) -> pd.DataFrame:
+    """Each group's difference from ``reference``, paired by replicate (common random numbers):
+    mean difference, paired-t confidence interval, and whether the interval contains zero."""
+    rows = []
+    ref = summaries[summaries[by] == reference].set_index("replicate")
+    for name, grp in summaries.groupby(by, sort=False):
+        g = grp.set_index("replicate")
+        common = g.index.intersection(ref.index)
+        for kpi in kpis:
+            d = (g.loc[common, kpi] - ref.loc[common, kpi]).dropna().to_numpy(dtype=float)
+            n = len(d)
+            mean = float(d.mean()) if n else float("nan")
+            if n > 1:
+                sd = float(d.std(ddof=1))
+                half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / np.sqrt(n)
+            else:
+                half = float("nan")
+            rows.append({by: name, "kpi": kpi, "n": n, "diff": mean, "ci_low": mean - half, "ci_high": mean + half,
+                         "within_noise": bool(n > 1 and (mean - half) <= 0 <= (mean + half))})
+    return pd.DataFrame(rows)
+
+
+def timeseries_bands(timeseries: pd.DataFrame, by: str, columns: list[str], confidence: float = 0.95) -> pd.DataFrame:
+    """Per group, day and column: mean across replicates and a t confidence band."""
+    long = timeseries.melt(id_vars=[by, "day"], value_vars=columns, var_name="column").dropna(subset=["value"])
+    out = long.groupby([by, "column", "day"], sort=False)["value"].agg(n="count", mean="mean", sd="std").reset_index()
+    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1)) * out["sd"].fillna(0) / np.sqrt(out["n"])
+    out["low"] = out["mean"] - half
+    out["high"] = out["mean"] + half
+    return out

@@ -44,8 +44,9 @@ def _worker_init() -> None:
     os.environ.setdefault("COGOV_THREADS", "1")  # one thread per worker process
 
 
-def fingerprint(spec: SweepSpec, tasks: list[dict]) -> str:
-    blob = json.dumps({"spec": spec.model_dump(mode="json"), "keys": [t["key"] for t in tasks]}, sort_keys=True)
+def fingerprint(spec: dict, tasks: list[dict]) -> str:
+    """Identifies a study: its spec and every run key (a folder holds one study)."""
+    blob = json.dumps({"spec": spec, "keys": [t["key"] for t in tasks]}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -63,11 +64,18 @@ def run_sweep(spec: SweepSpec, scenario, out: Path, executor: str = "serial", wo
               scheduler: str | None = None, progress: bool = True, spec_path: str | None = None) -> SweepReport:
     """Run (or resume) a sweep into ``out``."""
     tasks = build_tasks(spec, scenario)
+    manifest = {"name": spec.name, "spec": spec.model_dump(mode="json"), "spec_path": spec_path,
+                "base_scenario": scenario.model_dump(mode="json"), "root_seed": spec.seed,
+                "fingerprint": fingerprint(spec.model_dump(mode="json"), tasks)}
+    return run_tasks(tasks, out, manifest, executor, workers, scheduler, progress, spec.name)
+
+
+def run_tasks(tasks: list[dict], out: Path, manifest: dict, executor: str = "serial", workers: int | None = None,
+              scheduler: str | None = None, progress: bool = True, label: str = "runs") -> SweepReport:
+    """Run (or resume) ``tasks`` into the store at ``out`` whose manifest is ``manifest`` (plus the tasks)."""
     unique = {t["key"]: t for t in tasks}  # a point repeated by a sampler is run once
     store = SweepStore(out)
-    store.create({"name": spec.name, "spec": spec.model_dump(mode="json"), "spec_path": spec_path,
-                  "base_scenario": scenario.model_dump(mode="json"), "root_seed": spec.seed,
-                  "versions": versions(), "fingerprint": fingerprint(spec, tasks),
+    store.create({**manifest, "versions": versions(),
                   "tasks": [{k: t[k] for k in ("key", "point", "replicate", "seed", "values")} for t in tasks]})
     done = store.done_keys()
     todo = [t for k, t in unique.items() if k not in done]
@@ -77,7 +85,7 @@ def run_sweep(spec: SweepSpec, scenario, out: Path, executor: str = "serial", wo
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=len(unique), initial=report.skipped, desc=spec.name, unit="run", file=sys.stderr,
+        bar = tqdm(total=len(unique), initial=report.skipped, desc=label, unit="run", file=sys.stderr,
                    disable=None if sys.stderr.isatty() else True)
     t0 = time.perf_counter()
 

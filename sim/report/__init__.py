@@ -1,0 +1,1 @@
+"""Policy comparison: running reform scenarios on common random numbers, and the report."""
