@@ -1,0 +1,83 @@
+"""`cogov compare`: paired comparisons on common random numbers, the report, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.cli import main as cli_main
+from sim.report.compare import analyse, load_scenarios, run_comparison
+
+
+def compare(tmp_path, names, reps=3, days=45, name="cmp"):
+    out = tmp_path / name
+    run_comparison(load_scenarios(names, days, "classroom"), reps, out, root_seed=4, executor="serial",
+                   progress=False)
+    return analyse(out)
+
+
+def test_a_scenario_compared_with_itself_differs_by_exactly_zero(tmp_path):
+    comp = compare(tmp_path, ["baseline", "baseline"])
+    assert comp.names == ["baseline#1", "baseline#2"]
+    d = comp.diffs[comp.diffs["scenario"] == "baseline#2"]
+    assert len(d) > 10
+    assert (d["diff"].fillna(0) == 0).all()
+    assert ((d["ci_low"].fillna(0) == 0) & (d["ci_high"].fillna(0) == 0)).all()
+
+
+def test_common_random_numbers_pair_replicates(tmp_path):
+    comp = compare(tmp_path, ["baseline", "info_sharing"])
+    seeds = comp.summaries.pivot(index="replicate", columns="scenario", values="seed")
+    assert (seeds["baseline"] == seeds["info_sharing"]).all()
+    assert seeds["baseline"].nunique() == 3
+
+
+def test_paired_difference_matches_a_hand_computed_paired_t(tmp_path):
+    from scipy import stats
+    comp = compare(tmp_path, ["baseline", "wuzhi"])
+    s = comp.summaries.pivot(index="replicate", columns="scenario", values="resolution_rate")
+    d = (s["wuzhi"] - s["baseline"]).to_numpy()
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    row = comp.diffs[(comp.diffs["scenario"] == "wuzhi") & (comp.diffs["kpi"] == "resolution_rate")].iloc[0]
+    assert row["diff"] == pytest.approx(d.mean())
+    assert row["ci_low"] == pytest.approx(d.mean() - half) and row["ci_high"] == pytest.approx(d.mean() + half)
+
+
+def test_confidence_intervals_narrow_as_replicates_grow(tmp_path):
+    few = compare(tmp_path, ["baseline", "whistle"], reps=3, name="few").stats
+    many = compare(tmp_path, ["baseline", "whistle"], reps=10, name="many").stats
+    width = lambda t: (t["ci_high"] - t["ci_low"]).to_numpy()  # noqa: E731
+    key = ["scenario", "kpi"]
+    merged = pd.merge(few, many, on=key, suffixes=("_few", "_many"))
+    ok = merged["sd_few"].gt(0) & merged["sd_many"].gt(0)
+    ratio = (merged["ci_high_many"] - merged["ci_low_many"]) / (merged["ci_high_few"] - merged["ci_low_few"])
+    assert ok.sum() >= 10
+    # t(2)/sqrt(3) = 2.48 against t(9)/sqrt(10) = 0.72: typical ratio about 0.3
+    assert np.median(ratio[ok]) < 0.6
+
+
+def test_same_inputs_same_numbers(tmp_path):
+    a = compare(tmp_path, ["baseline", "fengqiao"], name="a")
+    b = compare(tmp_path, ["baseline", "fengqiao"], name="b")
+    pd.testing.assert_frame_equal(a.stats, b.stats)
+    pd.testing.assert_frame_equal(a.diffs, b.diffs)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["no_such_scenario"], "no scenario file or built-in scenario named"),
+    (["baseline", "--reps", "0"], "--reps must be at least 1"),
+    (["baseline", "--days", "0"], "--days must be between"),
+])
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args, words):
+    out = tmp_path / "report"
+    assert cli_main(["compare", *args, "--out", str(out), "--preset", "classroom", "-q"]) == 2
+    assert words in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_unwritable_output_exits_2(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert cli_main(["compare", "baseline", "--out", str(blocker / "sub"), "--preset", "classroom", "-q"]) == 2
+    assert "--out" in capsys.readouterr().err
