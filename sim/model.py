@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import random
 import time
+from random import Random
 from functools import cached_property
 
 import mesa
@@ -42,7 +42,7 @@ class CoGovernanceModel(mesa.Model):
         self.config = self.p = sc  # (Mesa 3.5 reserves `scenario`)
         self.streams = Streams(sc.seed)
         super().__init__(rng=self.streams.integer("mesa"))
-        self.random = random.Random(self.streams.integer("mesa"))  # full width, for shuffle_do
+        self.random = Random(self.streams.integer("mesa"))  # full width, for shuffle_do
         self.day = 0
         self.levers = sc.levers_on(0)
         self.types = type_table()

@@ -89,8 +89,8 @@ class ReferenceResident(mesa.Agent):
         self.open_disputes = 0
 
     def emerge(self) -> None:
-        s = self.model.setup
-        if self.model.random.random() < s.rate * (1 + s.grievance_hazard * self.grievance) * (1 - s.moral):
+        s, rnd = self.model.setup, self.model.random  # Mesa's seeded generator
+        if rnd.random() < s.rate * (1 + s.grievance_hazard * self.grievance) * (1 - s.moral):
             self.open_disputes += 1
             self.model.emerged += 1
 

@@ -77,7 +77,8 @@ def sensitivity_figure(table: pd.DataFrame, method: str, kpis: list[str]):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    kpis = [k for k in kpis if k in set(table["kpi"])]
+    present = table["kpi"].unique().tolist()
+    kpis = [k for k in kpis if k in present]
     n = max(len(kpis), 1)
     cols = min(3, n)
     rows = int(np.ceil(n / cols))
