@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..params import LEVER_NAMES, Scenario, ScenarioError, _format_error, load_scenario
+from ..params import LEVER_NAMES, Scenario, ScenarioError, _builtin, _format_error, load_scenario
 from ..streams import replicate_seeds
 
 SAMPLERS = ("grid", "lhs", "sobol", "morris")
@@ -115,13 +115,15 @@ def load_spec(path: str | Path, **overrides) -> tuple[SweepSpec, Scenario]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: malformed TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text: {exc}") from None
     raw.update({k: v for k, v in overrides.items() if v is not None})
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
         raise SpecError(_format_error(path, exc).replace("allowed here: ", "allowed here: ")) from None
-    base = path.parent / spec.base
-    source = base if base.is_file() else spec.base
+    base = path.parent / spec.base  # a path relative to the spec, else the name of a built-in scenario
+    source = base if base.is_file() or _builtin(spec.base) is None else _builtin(spec.base)
     try:
         scenario = load_scenario(source, preset=spec.preset, days=spec.days)
         for name, p in spec.parameters.items():  # every value must be valid for its parameter
@@ -183,8 +185,8 @@ def build_tasks(spec: SweepSpec, scenario: Scenario) -> list[dict]:
     names = list(spec.parameters)
     tasks = []
     for i, row in enumerate(sample_points(spec)):
-        values = dict(zip(names, (float(x) for x in row)))
-        point = apply_parameters(scenario, values)
+        point = apply_parameters(scenario, dict(zip(names, (float(x) for x in row))))
+        values = {n: float(getattr(getattr(point, _path_of(n)[0]), _path_of(n)[1])) for n in names}  # as applied
         for r, seed in enumerate(seeds):
             sc = point.model_copy(update={"seed": seed})
             tasks.append({"key": run_key(sc, seed), "point": i, "replicate": r, "seed": seed,

@@ -62,6 +62,12 @@ class SweepStore:
     def manifest(self) -> dict:
         return json.loads(self.manifest_path.read_text())
 
+    def remove_temporary_files(self) -> None:
+        for folder in (self.runs, self.failures):
+            if folder.is_dir():
+                for tmp in folder.glob(".*"):
+                    tmp.unlink(missing_ok=True)
+
     def done_keys(self) -> set[str]:
         return {p.stem for p in self.runs.glob("*.parquet")} if self.runs.is_dir() else set()
 

@@ -77,6 +77,7 @@ def run_tasks(tasks: list[dict], out: Path, manifest: dict, executor: str = "ser
     store = SweepStore(out)
     store.create({**manifest, "versions": versions(),
                   "tasks": [{k: t[k] for k in ("key", "point", "replicate", "seed", "values")} for t in tasks]})
+    store.remove_temporary_files()  # left by a writer killed mid-file
     done = store.done_keys()
     todo = [t for k, t in unique.items() if k not in done]
     report = SweepReport(total=len(unique), skipped=len(unique) - len(todo), done=0, failed=0, seconds=0.0)
