@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from . import kernels
 from .city import Territory, owner_of
 
-KERNEL_MIN = 200_000  # residents from which the daily update runs in the compiled kernel
+KERNEL_MIN = 1000000  # residents from which the daily update runs in the compiled kernel
 
 
 def threads() -> int:
