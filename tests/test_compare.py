@@ -81,3 +81,65 @@ def test_unwritable_output_exits_2(tmp_path, capsys):
     blocker.write_text("x")
     assert cli_main(["compare", "baseline", "--out", str(blocker / "sub"), "--preset", "classroom", "-q"]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """One small comparison, reported in both languages."""
+    from sim import CoGovernanceModel, load_scenario
+    from sim.report.report import write_report
+    out = tmp_path_factory.mktemp("reports")
+    run_comparison(load_scenarios(["baseline", "whistle", "wuzhi"], 60, "classroom"), 3, out / "runs", root_seed=2,
+                   executor="serial", progress=False)
+    comp = analyse(out / "runs")
+    model = CoGovernanceModel(load_scenario("baseline", preset="classroom", days=60)).run()
+    return {lang: (out / lang, write_report(comp, out / lang, lang, model)) for lang in ("en", "zh")}
+
+
+SECTIONS = ("settings", "summary", "reported-vs-real", "kpi-table", "fig-timeseries", "fig-ladder",
+            "fig-cost", "fig-reported", "fig-network")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_report_files_hold_every_section(reports, lang):
+    out, written = reports[lang]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    md = (out / "report.md").read_text(encoding="utf-8")
+    for section in SECTIONS:
+        assert f'id="{section}"' in html, section
+    assert "http://" not in html and "https://" not in html and "<script" not in html  # self-contained
+    assert html.count("data:image/png;base64,") >= 5
+    pngs = [p for p in written if p.suffix == ".png"]
+    assert len(pngs) >= 5
+    for p in pngs:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert p.name in md
+    names = ("基线", "吹哨报到", "五治融合") if lang == "zh" else ("Baseline", "Whistle", "Five-mode")
+    for name in names:
+        assert name in html
+
+
+def test_chinese_report_uses_a_font_with_cjk_glyphs():
+    """Check the font, not the string: the font matplotlib is given must map 治 and 理 to real,
+    different glyphs (matplotlib's fallback font maps every CJK character to one empty box)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    from sim.report.i18n import cjk_font, use_font
+    family = use_font("zh")
+    path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+    font = FT2Font(path)
+    charmap = font.get_charmap()
+    assert ord("治") in charmap and ord("理") in charmap
+    assert charmap[ord("治")] != charmap[ord("理")]
+    assert path == str(cjk_font())
+
+
+def test_chinese_summary_is_in_chinese_and_computed_from_the_numbers(reports):
+    out, _ = reports["zh"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "配对" in html  # the method is stated (paired differences)
+    # the summary quotes numbers of this comparison, e.g. the reference's resolution rate in %
+    comp_runs = analyse(out.parent / "runs")
+    rate = comp_runs.stats.query("scenario == 'baseline' and kpi == 'resolution_rate'")["mean"].iloc[0]
+    assert f"{100 * rate:.1f}" in html
