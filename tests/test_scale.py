@@ -48,7 +48,7 @@ def test_no_resident_agents_unless_asked():
 
 
 def test_compiled_kernel_matches_numpy_bit_for_bit():
-    """The fused numba kernel (used from 200k residents) must give exactly the numpy result."""
+    """The fused numba kernel (used from 1M residents) must give exactly the numpy result."""
     import copy
 
     import pytest
