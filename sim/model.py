@@ -73,6 +73,8 @@ class CoGovernanceModel(mesa.Model):
         self.learner = Learner(evaluated)
 
         self.table = CaseTable(capacity=self._expected_cases())
+        # skill multiplier of each community's workers (new hires are less skilled; see _evaluate)
+        self.community_skill = np.ones(t.n_communities, dtype=np.float32)
         self._build_agents()
         self._moral = 0.0                          # matured moral education (德治 is slow)
         self._clarity_paid = 0.0
@@ -566,11 +568,6 @@ class CoGovernanceModel(mesa.Model):
         grass = handler == Handler.COMMUNITY
         skill[grass] *= self.community_skill[cs.community[idx[grass]]]
         return skill
-
-    @cached_property
-    def community_skill(self) -> np.ndarray:
-        """Skill multiplier of each community's workers (new hires are less skilled)."""
-        return np.ones(self.territory.n_communities, dtype=np.float32)
 
     def _finish(self, idx: np.ndarray) -> None:
         """Work is done: a real resolution, a superficial closure, or the next handler."""
