@@ -304,15 +304,15 @@ class Scenario(Section):
 def _format_error(path: Path | str, err: ValidationError) -> str:
     lines = []
     for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"]
+        key = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             section = _section_for(e["loc"][:-1])
             allowed = ", ".join(section.model_fields) if section else ""
             msg = f"unknown key; allowed here: {allowed}"
         elif "ctx" in e and e["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
             msg = f"{msg} (got {e.get('input')!r})"
-        lines.append(f"{path}: key '{key}': {msg}")
+        lines.append(f"{path}: key '{key}': {msg}" if key else f"{path}: {msg}")
     return "\n".join(lines)
 
 

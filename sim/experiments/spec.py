@@ -29,7 +29,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..params import LEVER_NAMES, Scenario, ScenarioError, _builtin, _format_error, load_scenario
+from ..params import (LEVER_NAMES, Scenario, ScenarioError, _builtin, _format_error, builtin_names, load_scenario,
+                      scenarios_dir)
 from ..streams import replicate_seeds
 
 SAMPLERS = ("grid", "lhs", "sobol", "morris")
@@ -110,7 +111,12 @@ def load_spec(path: str | Path, **overrides) -> tuple[SweepSpec, Scenario]:
     """Load and validate a sweep spec and its base scenario. Raises SpecError."""
     path = Path(path)
     if not path.is_file():
-        raise SpecError(f"sweep spec not found: {path}")
+        builtin = scenarios_dir() / "sweeps" / f"{Path(path).stem}.toml"
+        if Path(path).parent == Path(".") and builtin.is_file():
+            path = builtin  # a built-in spec by name
+        else:
+            names = ", ".join(sorted(f.stem for f in (scenarios_dir() / "sweeps").glob("*.toml")))
+            raise SpecError(f"sweep spec not found: {path} (built-in specs: {names})")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -123,14 +129,25 @@ def load_spec(path: str | Path, **overrides) -> tuple[SweepSpec, Scenario]:
     except ValidationError as exc:
         raise SpecError(_format_error(path, exc).replace("allowed here: ", "allowed here: ")) from None
     base = path.parent / spec.base  # a path relative to the spec, else the name of a built-in scenario
-    source = base if base.is_file() or _builtin(spec.base) is None else _builtin(spec.base)
+    source = base if base.is_file() else _builtin(spec.base)
+    if source is None:
+        raise SpecError(f"{path}: key 'base': no file {base} and no built-in scenario named {spec.base!r}; "
+                        f"built-in: {', '.join(builtin_names())}")
     try:
         scenario = load_scenario(source, preset=spec.preset, days=spec.days)
-        for name, p in spec.parameters.items():  # every value must be valid for its parameter
-            for v in ([p.low, p.high] if p.values is None else p.values):
-                apply_parameters(scenario, {name: v})
     except ScenarioError as exc:
-        raise SpecError(f"{path}: key 'base' or 'parameters': {exc}") from None
+        raise SpecError(f"{path}: key 'base': {exc}") from None
+    for name, p in spec.parameters.items():  # every value must be valid for its parameter
+        for label, values in (("values", p.values), ("low", [p.low]), ("high", [p.high])):
+            for v in values or []:
+                if v is None:
+                    continue
+                try:
+                    apply_parameters(scenario, {name: v})
+                except ScenarioError as exc:
+                    detail = str(exc).split(": key ", 1)[-1]
+                    raise SpecError(f"{path}: key 'parameters.{name}.{label}': {v} is not allowed "
+                                    f"(key {detail})") from None
     return spec, scenario
 
 

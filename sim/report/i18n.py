@@ -276,7 +276,7 @@ TEXT: dict[str, dict[str, str]] = {
                       "zh": "与{ref}相比，差距明显扩大的有：{items}。"},
     "sum.gap_noise": {"en": "In {items} the gap differs from {ref}'s only within noise.",
                       "zh": "{items}的差距与{ref}相比仅在噪声范围内变化。"},
-    "list.sep": {"en": ", ", "zh": "、"},
+    "list.sep": {"en": "; ", "zh": "、"},  # some KPI names hold a comma
 }
 
 
