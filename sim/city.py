@@ -191,7 +191,7 @@ def build_org_network(t: Territory, units: Units, info_sharing: float) -> nx.Mul
         G.add_node(f"street:{s}", kind="street", level="street", unit=int(units.street_unit(s)))
         G.add_edge(f"party:district:{d}", f"party:street:{s}", key="leads")
         G.add_edge(f"party:street:{s}", f"street:{s}", key="leads")
-        for dom, name in enumerate(DOMAINS):
+        for name in DOMAINS:
             G.add_edge(f"dept:{d}:{name}", f"street:{s}", key="serves")
         for k in range(units.so_per_street):
             u = units.start["social_org"] + s * units.so_per_street + k

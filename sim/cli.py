@@ -128,7 +128,7 @@ def _start_sweep(args, sampler: str | None = None):
         print(f"{spec.name}: {report.total} runs ({report.skipped} already on disk, {report.done} done now, "
               f"{report.failed} failed) in {report.seconds:.1f} s -> {out}/")
     if report.interrupted:
-        print(f"cogov: interrupted; finished runs are on disk: rerun the same command to resume", file=sys.stderr)
+        print("cogov: interrupted; finished runs are on disk: rerun the same command to resume", file=sys.stderr)
         return 130
     if report.failed:
         print(f"cogov: {report.failed} run(s) failed; tracebacks in {out}/failures/ (rerun to retry them)",

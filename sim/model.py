@@ -52,9 +52,8 @@ class CoGovernanceModel(mesa.Model):
         self.territory = t = build_territory(counts, sc.n_residents(), self.streams.get("structure"))
         self.units = units = Units(t, sc.structure.social_orgs_per_street)
         network = build_network(t, sc.structure, self.streams.get("network"))
-        self.population = pop = Population(t, sc.structure, sc.residents, self.levers.volunteer_rate,
+        self.population = Population(t, sc.structure, sc.residents, self.levers.volunteer_rate,
                                            self.streams.get("population"), network)
-        self.community_start = np.concatenate(([0], np.cumsum(t.community_size)[:-1]))
 
         # per-unit daily arrays and learned choices (effort, paperwork, superficial, conceal)
         U = units.n

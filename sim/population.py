@@ -16,8 +16,10 @@ import scipy.sparse as sp
 
 from . import kernels
 from .city import Territory, owner_of
+from .params import Residents as ResidentParams
+from .params import Structure
 
-KERNEL_MIN = 1000000  # residents from which the daily update runs in the compiled kernel
+KERNEL_MIN = 1_000_000  # residents from which the daily update runs in the compiled kernel
 
 
 def threads() -> int:

@@ -142,6 +142,7 @@ def _run_processes(tasks: list[dict], workers: int, collect) -> None:
 
 
 def _run_dask(tasks: list[dict], workers: int, scheduler: str | None, collect) -> None:
+    import dask
     from distributed import Client, LocalCluster
     from distributed import as_completed as dask_completed
 
@@ -149,8 +150,11 @@ def _run_dask(tasks: list[dict], workers: int, scheduler: str | None, collect) -
     if scheduler:
         client = Client(scheduler)
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40, env={"COGOV_THREADS": "1"})
+        # the workers' statistical profiler samples the running task every 10 ms: a heavy tax on
+        # a Python-level model, and nobody reads it here
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=40, env={"COGOV_THREADS": "1"})
         client = Client(cluster)
     try:
         futures = [client.submit(run_task, t, key=f"cogov-{t['key']}", pure=False) for t in tasks]
