@@ -28,6 +28,13 @@ def _progress(total: int, quiet: bool, label: str):
     return bar, (lambda _day: bar.update(1))
 
 
+def _warn_unreached_schedule(scenario) -> None:
+    for entry in scenario.schedule:
+        if entry.day >= scenario.days:
+            print(f"cogov: warning: {scenario.name}: schedule entry for day {entry.day} is after the last simulated "
+                  f"day ({scenario.days - 1}); it never takes effect", file=sys.stderr)
+
+
 def cmd_run(args) -> int:
     from .io import OutputError, check_writable, write_run
     from .metrics import kpi_table
@@ -40,10 +47,7 @@ def cmd_run(args) -> int:
     if args.out is not None and not args.out.strip():
         return _fail("--out must not be empty")
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}_{scenario.preset}_seed{scenario.seed}"
-    for entry in scenario.schedule:
-        if entry.day >= scenario.days:
-            print(f"cogov: warning: schedule entry for day {entry.day} is after the last simulated day "
-                  f"({scenario.days - 1}); it never takes effect", file=sys.stderr)
+    _warn_unreached_schedule(scenario)
     try:
         check_writable(out)
     except OutputError as exc:
@@ -221,6 +225,8 @@ def cmd_compare(args) -> int:
         return _fail(str(exc))
     if args.out is not None and not args.out.strip():
         return _fail("--out must not be empty")
+    for sc in scenarios:
+        _warn_unreached_schedule(sc)
     spec = {"kind": "compare", "scenarios": [s.name for s in scenarios], "reps": args.reps, "seed": args.seed}
     out = Path(args.out) if args.out else Path("out") / "compare" / fingerprint(
         spec, compare_tasks(scenarios, args.reps, args.seed))[:10]

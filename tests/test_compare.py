@@ -143,3 +143,10 @@ def test_chinese_summary_is_in_chinese_and_computed_from_the_numbers(reports):
     comp_runs = analyse(out.parent / "runs")
     rate = comp_runs.stats.query("scenario == 'baseline' and kpi == 'resolution_rate'")["mean"].iloc[0]
     assert f"{100 * rate:.1f}" in html
+
+
+def test_a_schedule_beyond_the_run_is_warned_about(tmp_path, capsys):
+    assert cli_main(["compare", "baseline", "whistle_after_warmup", "--preset", "classroom", "--days", "20",
+                     "--reps", "2", "--executor", "serial", "--out", str(tmp_path / "w"), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "whistle_after_warmup: schedule entry for day 365 is after the last simulated day (19)" in err
