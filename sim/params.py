@@ -345,6 +345,16 @@ def _deep_merge(base: dict, child: dict) -> dict:
     return out
 
 
+def read_toml(path: Path, error: type[Exception]) -> dict:
+    """A TOML file's tables; ``error`` (naming the file) if it is not UTF-8 or not valid TOML."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: malformed TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text: {exc}") from None
+
+
 def _read_raw(path: Path, chain: tuple[Path, ...]) -> dict:
     path = path.resolve()
     if path in chain:
@@ -353,12 +363,7 @@ def _read_raw(path: Path, chain: tuple[Path, ...]) -> dict:
     if not path.is_file():
         where = f"{chain[-1]}: key 'extends': " if chain else ""
         raise ScenarioError(f"{where}scenario file not found: {path}")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not UTF-8 text: {exc}") from None
+    raw = read_toml(path, ScenarioError)
     parent = raw.pop("extends", None)
     try:  # validate this file's own keys so errors name the file that has them
         Scenario.model_validate(raw)

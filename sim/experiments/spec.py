@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -30,7 +29,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..params import (LEVER_NAMES, Scenario, ScenarioError, _builtin, _format_error, builtin_names, load_scenario,
-                      scenarios_dir)
+                      read_toml, scenarios_dir)
 from ..streams import replicate_seeds
 
 SAMPLERS = ("grid", "lhs", "sobol", "morris")
@@ -117,12 +116,7 @@ def load_spec(path: str | Path, **overrides) -> tuple[SweepSpec, Scenario]:
         else:
             names = ", ".join(sorted(f.stem for f in (scenarios_dir() / "sweeps").glob("*.toml")))
             raise SpecError(f"sweep spec not found: {path} (built-in specs: {names})")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: malformed TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{path}: not UTF-8 text: {exc}") from None
+    raw = read_toml(path, SpecError)
     raw.update({k: v for k, v in overrides.items() if v is not None})
     try:
         spec = SweepSpec.model_validate(raw)

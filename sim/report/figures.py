@@ -108,7 +108,7 @@ def timeseries_bands(comp, lang: str = "en") -> Figure:
     """Backlog (open cases), 30-day resolution rate and mean trust over time: one line per
     scenario (mean of replicates) with its 95% band."""
     bands = comp.bands
-    columns = [c for c in ("open", "resolution_rate_30d", "trust_mean") if c in set(bands["column"])]
+    columns = [c for c in ("open", "resolution_rate_30d", "trust_mean") if c in bands["column"].unique()]
     colors = scenario_colors(comp.names)
     fig = _new_figure((11, 3.0 * max(len(columns), 1) + 1.2))
     axes = fig.subplots(max(len(columns), 1), 1, sharex=True, squeeze=False)[:, 0]

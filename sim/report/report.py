@@ -114,7 +114,7 @@ def kpi_cells(comp) -> Table:
     names = list(comp.names)
     stats = comp.stats.set_index(["scenario", "kpi"])
     diffs = comp.diffs.set_index(["scenario", "kpi"])
-    kpis = [k for k in REPORT_KPIS if k in set(comp.stats["kpi"])]
+    kpis = [k for k in REPORT_KPIS if k in comp.stats["kpi"].unique()]
     table = Table(kpis, names)
     for kpi in kpis:
         better = BETTER.get(kpi, 0)
