@@ -343,16 +343,26 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("-q", "--quiet", action="store_true")
     cmp_.set_defaults(func=cmd_compare)
 
-    # `cogov bench ...` is handed to sim.bench whole (see main); listed here for --help
-    sub.add_parser("bench", help="scale benchmark: classroom, city and full-scale tianjin (see `cogov bench --help`)")
+    # these commands are handed whole to their own module's main() (see main); listed here for --help
+    for name, (_, text) in DELEGATED.items():
+        sub.add_parser(name, help=f"{text} (see `cogov {name} --help`)", add_help=False)
     return p
+
+
+#: Commands with their own parser: name -> (module, help line).
+DELEGATED = {
+    "app": ("sim.app", "interactive teaching app in the browser (Mesa SolaraViz, zh/en)"),
+    "calibrate": ("sim.calibrate", "fit the baseline's uncertain parameters to the published targets"),
+    "reproduce": ("sim.reproduce", "test the sources' seven claims (MODEL §10) and write docs/FINDINGS.md"),
+    "bench": ("sim.bench", "scale benchmark: classroom, city and full-scale tianjin"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:
-        from .bench import main as bench_main
-        return bench_main(argv[1:])
+    if argv[:1] and argv[0] in DELEGATED:
+        import importlib
+        return importlib.import_module(DELEGATED[argv[0]][0]).main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "days", None) is not None and not 1 <= args.days <= 36500:
