@@ -153,6 +153,8 @@ def summary(model) -> dict:
     dept = col("needs_dept") & judged
     res_level = col("outcome_level")[resolved]
     days = (col("closed") - np.maximum(col("detected"), col("created")))[resolved]
+    found = col("detected") >= 0
+    to_detect = (col("detected") - col("created"))[found]  # brewing time before a case was found
     flows = {k: sum(r[k] for r in model._rows) for k in FLOWS}
     n_res = int(resolved.sum())
     communities = col("community")[judged]
@@ -181,6 +183,7 @@ def summary(model) -> dict:
         "closure_rate_reported": _rate((resolved | superficial).sum(), judged.sum()),
         "median_days_to_resolve": float(np.median(days)) if len(days) else float("nan"),
         "p90_days_to_resolve": float(np.percentile(days, 90)) if len(days) else float("nan"),
+        "median_days_to_detect": float(np.median(to_detect)) if len(to_detect) else float("nan"),
         "share_resolved_grassroots": _rate((res_level == Level.GRASSROOTS).sum(), n_res),
         "share_resolved_street": _rate((res_level == Level.STREET).sum(), n_res),
         "share_resolved_above_street": _rate((res_level >= Level.DISTRICT).sum(), n_res),
