@@ -142,6 +142,35 @@ def _rate(num: float, den: float) -> float:
     return float(num / den) if den > 0 else float("nan")
 
 
+def calibration_measures(model) -> dict:
+    """The quantities of CALIBRATION.md as the model measures them (see docs/CALIBRATION.md).
+
+    C1, C3, C4 and C5 are people's-mediation statistics: they count the interpersonal disputes
+    that mediation can settle, i.e. those that need no department's decision (the others are in
+    the department figures, C8). Department requests (C8) count every detected one, so a request
+    still open at the end is not resolved ("every request acknowledged"); C13 counts the demands
+    on units that reached one.
+    """
+    col = model.table.column
+    state, detected = col("state"), col("detected") >= 0
+    dispute = (col("family") == 0) & ~col("needs_dept")
+    judged = ~np.isnan(col("satisfaction"))
+    resolved = state == State.RESOLVED
+    closed = resolved | (state == State.SUPERFICIAL)
+    found = dispute & detected
+    per_year = 365.0 / max(model.day, 1)
+    dept = col("needs_dept") & detected
+    return {
+        "disputes_per_1000_year": 1000.0 * found.sum() / model.population.n * per_year,
+        "disputes_found_proactively": _rate((found & (col("channel") != Channel.REPORT)).sum(), found.sum()),
+        "disputes_front_line_share": _rate((dispute & resolved & (col("outcome_level") <= Level.STREET)).sum(),
+                                           (dispute & resolved).sum()),
+        "disputes_closure_rate_reported": _rate((dispute & closed & judged).sum(), (dispute & judged).sum()),
+        "dept_resolved_share": _rate((dept & resolved).sum(), dept.sum()),
+        "demands_per_resident_year": float(((col("family") == 1) & detected).sum() / model.population.n * per_year),
+    }
+
+
 def summary(model) -> dict:
     """The run's KPIs. Rates over cases that reached an outcome; ``dept_*`` over those that needed a department."""
     cs, ts = model.table, model.totals
@@ -204,6 +233,7 @@ def summary(model) -> dict:
         "dept_satisfaction": float(col("satisfaction")[dept].mean()) if dept.any() else float("nan"),
         "community_resolution_gap": float(np.percentile(comm_rates, 90) - np.percentile(comm_rates, 10))
         if len(comm_rates) else float("nan"),
+        **calibration_measures(model),
         "worker_utilisation_mean": float(np.mean(ts.utilisation)) if ts.utilisation else float("nan"),
         "worker_turnover": _rate(ts.workers_left, ts.worker_years),
         "person_days": float(ts.person_days),

@@ -25,9 +25,11 @@ class ScenarioError(ValueError):
     """A scenario file cannot be used. The message names the file, the key and what is allowed."""
 
 
-def F(default, description: str, ge=None, le=None, gt=None):
-    """A documented, bounded field."""
-    return Field(default, description=description, ge=ge, le=le, gt=gt)
+def F(default, description: str, ge=None, le=None, gt=None, fit: tuple[float, float] | None = None):
+    """A documented, bounded field. ``fit`` marks an uncertain parameter that ``cogov calibrate``
+    fits, with the range it searches."""
+    extra = {"fit": list(fit)} if fit is not None else None
+    return Field(default, description=description, ge=ge, le=le, gt=gt, json_schema_extra=extra)
 
 
 class Section(BaseModel):
@@ -112,7 +114,7 @@ LEVER_NAMES: tuple[str, ...] = tuple(Levers.model_fields)
 
 
 class Emergence(Section):
-    disputes_per_1000_year: float = F(9.0, "interpersonal disputes arising per 1,000 residents per year (C1: 6-11)", ge=0)
+    disputes_per_1000_year: float = F(9.0, "interpersonal disputes arising per 1,000 residents per year (C1: 6-11)", ge=0, fit=(6.0, 15.0))
     demands_per_resident_year: float = F(0.07, "actionable demands needing a unit per resident per year (C13: 0.05-0.1)", ge=0)
     grievance_hazard: float = F(2.0, "relative rise of a resident's hazard per unit of grievance [multiplier] (assumption)", ge=0, le=20)
     moral_effect: Share = F(0.3, "emergence reduction at full moral education, once matured [share] (assumption)")
@@ -120,9 +122,9 @@ class Emergence(Section):
 
 
 class Detection(Section):
-    p_report: Share = F(0.03, "daily chance a party reports a latent case at trust 1 and severity 1 [per day] (C3)")
+    p_report: Share = F(0.03, "daily chance a party reports a latent case at trust 1 and severity 1 [per day] (C3)", fit=(0.01, 0.12))
     patrol_share: Share = F(0.15, "share of grid-worker time spent on patrols [share] (seed 004)")
-    patrol_efficacy: float = F(1.5, "patrol detection intensity per patrol-day per 100 residents [per day] (C3)", ge=0)
+    patrol_efficacy: float = F(1.5, "patrol detection intensity per patrol-day per 100 residents [per day] (C3)", ge=0, fit=(0.3, 3.0))
     p_data: Share = F(0.05, "daily chance data early warning flags a case at full info sharing and severity 1 [per day] (assumption)")
 
 
@@ -142,11 +144,11 @@ class Handling(Section):
     work_scale: float = F(1.0, "multiplier on each type's person-days of work (assumption)", gt=0)
     skill_self: Share = F(0.55, "resident council success on locally settleable types (seed 001) ")
     skill_social_org: Share = F(0.7, "social-organisation mediators' success on mediation types (seed 004)")
-    skill_community: Share = F(0.6, "community workers' success (assumption)")
-    skill_street: Share = F(0.65, "street office success (assumption)")
+    skill_community: Share = F(0.6, "community workers' success (assumption)", fit=(0.4, 0.9))
+    skill_street: Share = F(0.65, "street office success (assumption)", fit=(0.4, 0.9))
     skill_district: Share = F(0.7, "district centre success (assumption)")
     skill_city: Share = F(0.7, "city centre success (assumption)")
-    skill_department: Share = F(0.75, "department success in its own domain (assumption)")
+    skill_department: Share = F(0.75, "department success in its own domain (assumption)", fit=(0.4, 0.95))
     trust_weight: Share = F(0.4, "weight of the parties' trust in the success chance (assumption)")
     info_weight: Share = F(0.15, "success gain at full information about the case (assumption)")
     deadline_community: int = F(15, "time limit at community level [days] (C12: assumption within)", ge=1)
@@ -158,8 +160,8 @@ class Handling(Section):
     max_queue_days: float = F(10.0, "a handler takes a new case only while its queue is below this many days of capacity [days] (assumption)", gt=0)
     authority_self: Share = F(0.25, "authority of resident councils (assumption)")
     authority_social_org: Share = F(0.35, "authority of social organisations (assumption)")
-    authority_community: Share = F(0.4, "authority of communities before devolution (assumption)")
-    authority_street: Share = F(0.6, "authority of streets before devolution (assumption)")
+    authority_community: Share = F(0.4, "authority of communities before devolution (assumption)", fit=(0.25, 0.8))
+    authority_street: Share = F(0.6, "authority of streets before devolution (assumption)", fit=(0.45, 0.95))
     devolution_reach: Share = F(0.4, "authority added to communities and streets at full devolution (seed 004: 权下放)")
     routing_accuracy: Share = F(0.6, "chance a case reaches the right department without shared data, with full reporting (seed 004: 信息孤岛)")
     bounce_delay: int = F(5, "days before a misrouted case comes back (推诿) [days] (assumption)", ge=1)
@@ -197,7 +199,7 @@ class Workforce(Section):
     admin_share: Share = F(0.45, "community workers' time on administrative burden (事多人少, seed 001)")
     data_entry_days: float = F(0.15, "person-days of data entry per case at full info sharing, no automation [days] (assumption)", ge=0)
     reporting_loss: Share = F(0.5, "loss of reporting when burden reduction is full and nothing is automated: platform data and dispatchers' routing suffer (减负 cost) (assumption)")
-    turnover_base: Share = F(0.12, "yearly turnover of front-line workers without burnout (C9: ~20% overall)")
+    turnover_base: Share = F(0.12, "yearly turnover of front-line workers without burnout (C9: ~20% overall)", fit=(0.05, 0.2))
     burnout_turnover: float = F(0.5, "extra yearly turnover at full burnout [share] (C9)", ge=0, le=2)
     burnout_gain: Share = F(0.3, "burnout gained per period of overload (utilisation above 0.9) (assumption)")
     burnout_recovery: Share = F(0.2, "burnout lost per period without overload (assumption)")

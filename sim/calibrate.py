@@ -1,0 +1,346 @@
+"""`cogov calibrate`: fit the baseline's uncertain parameters to published targets (MODEL §9).
+
+The uncertain parameters are those declared with a ``fit`` range in the scenario schema
+(``sim/params.py``); the targets are read from a TOML file (default: the built-in
+``scenarios/calibration/targets.toml``, from CALIBRATION.md). The method, documented in
+docs/CALIBRATION.md, is sequential rejection sampling in the spirit of approximate Bayesian
+computation (ABC):
+
+1. round 1 draws ``budget / rounds`` points by Latin hypercube over the fit ranges;
+2. every point runs ``reps`` replicates on common random numbers (the same seeds at every
+   point), and its distance is the sum over targets of ((replicate mean - value) / half-band)²,
+   the half-band being the distance from the value to the band's edge on the model's side;
+3. the best quarter of all points so far is accepted; the next round samples the box around
+   the accepted points (widened by a tenth of its width on each side, inside the fit ranges);
+4. the best point is re-run with ``final-reps`` replicates and reported against every target.
+
+Each round is a resumable store (``DIR/round1`` ...) written by the sweep engine, so an
+interrupted calibration resumes where it stopped and the same command gives the same result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .experiments.spec import _path_of, apply_parameters, run_key
+from .experiments.store import SweepStore, atomic_write_bytes
+from .experiments.sweep import EXECUTORS, fingerprint, run_tasks
+from .params import PRESETS, Scenario, ScenarioError, _format_error, load_scenario, read_toml, scenarios_dir
+from .streams import replicate_seeds
+
+ACCEPT_SHARE = 0.25   # share of points accepted after each round
+WIDEN = 0.1           # the next round's box is widened by this share of its width on each side
+
+
+class CalibrationError(ScenarioError):
+    """A targets file or calibration option cannot be used (the message says which and why)."""
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    id: str = Field(..., description="row of CALIBRATION.md (C1, C8a...)")
+    kpi: str = Field(..., description="KPI of summary() the model reports for it")
+    label: str = Field("", description="what it measures")
+    value: float = Field(..., description="published value")
+    low: float = Field(..., description="lower edge of the band")
+    high: float = Field(..., description="upper edge of the band")
+    band: str = Field("", description="where the band comes from")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.low < self.value < self.high:
+            raise ValueError(f"target {self.id}: need low < value < high (got {self.low}, {self.value}, {self.high})")
+        return self
+
+    def term(self, model_value: float) -> float:
+        """((model - value) / half-band)²: at most 1 exactly when the model is inside the band."""
+        if not math.isfinite(model_value):
+            return float("inf")
+        half = (self.high - self.value) if model_value > self.value else (self.value - self.low)
+        return ((model_value - self.value) / half) ** 2
+
+
+class Targets(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str = Field("baseline", description="scenario whose parameters are fitted")
+    target: list[Target] = Field(..., min_length=1)
+
+    def distance(self, means: dict) -> float:
+        return float(sum(t.term(float(means.get(t.kpi, float("nan")))) for t in self.target))
+
+
+def default_targets_path() -> Path:
+    return scenarios_dir() / "calibration" / "targets.toml"
+
+
+def load_targets(path: str | Path | None = None) -> Targets:
+    path = Path(path) if path is not None else default_targets_path()
+    if not path.is_file():
+        raise CalibrationError(f"targets file not found: {path}")
+    try:
+        targets = Targets.model_validate(read_toml(path, CalibrationError))
+    except ValidationError as exc:
+        raise CalibrationError(_format_error(path, exc)) from None
+    known = summary_keys()
+    for i, t in enumerate(targets.target):
+        if t.kpi not in known:
+            raise CalibrationError(f"{path}: key 'target.{i}.kpi': unknown KPI {t.kpi!r}; allowed: {', '.join(known)}")
+    return targets
+
+
+def summary_keys() -> list[str]:
+    """The KPIs a run reports (from a one-day classroom run)."""
+    from .model import CoGovernanceModel
+    return list(CoGovernanceModel(preset="classroom", days=1).run().summary())
+
+
+def fit_ranges() -> dict[str, tuple[float, float]]:
+    """Every parameter declared uncertain in the schema (``section.field`` -> search range)."""
+    out = {}
+    for section, field in Scenario.model_fields.items():
+        ann = field.annotation
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            continue
+        for name, f in ann.model_fields.items():
+            extra = f.json_schema_extra or {}
+            if "fit" in extra:
+                out[f"{section}.{name}"] = tuple(float(v) for v in extra["fit"])
+    return out
+
+
+def _round4(x: np.ndarray) -> np.ndarray:
+    """Four significant digits, so the values written are exactly the values run."""
+    return np.array([float(f"{v:.4g}") for v in x])
+
+
+def _point_tasks(scenario: Scenario, names: list[str], points: np.ndarray, seeds: list[int]) -> list[dict]:
+    tasks = []
+    for i, row in enumerate(points):
+        values = dict(zip(names, (float(v) for v in row)))
+        point = apply_parameters(scenario, values)
+        for r, seed in enumerate(seeds):
+            sc = point.model_copy(update={"seed": seed})
+            tasks.append({"key": run_key(sc, seed), "point": i, "replicate": r, "seed": seed, "values": values,
+                          "scenario": sc.model_dump(mode="json"), "thin": max(sc.days, 1)})
+    return tasks
+
+
+def _run_stage(label: str, tasks: list[dict], out: Path, spec: dict, executor: str, workers: int | None,
+               progress: bool) -> pd.DataFrame:
+    manifest = {"name": label, "spec": spec, "root_seed": spec["seed"], "fingerprint": fingerprint(spec, tasks)}
+    report = run_tasks(tasks, out, manifest, executor, workers, None, progress, label)
+    if report.interrupted:
+        raise KeyboardInterrupt
+    if report.failed:
+        raise RuntimeError(f"{report.failed} run(s) failed; tracebacks in {out}/failures/")
+    return SweepStore(out).summaries()
+
+
+def target_table(summaries: pd.DataFrame, targets: Targets) -> pd.DataFrame:
+    """Each target against the model: replicate mean, sd, min and max, and whether the mean is in band."""
+    rows = []
+    for t in targets.target:
+        v = summaries[t.kpi].astype(float) if t.kpi in summaries else pd.Series(dtype=float)
+        mean = float(v.mean()) if len(v) else float("nan")
+        rows.append({"id": t.id, "kpi": t.kpi, "label": t.label, "target": t.value, "low": t.low, "high": t.high,
+                     "model": mean, "sd": float(v.std()) if len(v) > 1 else float("nan"),
+                     "min": float(v.min()) if len(v) else float("nan"),
+                     "max": float(v.max()) if len(v) else float("nan"),
+                     "in_band": bool(t.low <= mean <= t.high), "term": t.term(mean)})
+    return pd.DataFrame(rows)
+
+
+def calibrate(scenario: Scenario, targets: Targets, names: list[str], out: Path, budget: int = 120, rounds: int = 3,
+              reps: int = 2, final_reps: int = 5, seed: int = 1, executor: str = "processes",
+              workers: int | None = None, progress: bool = True) -> dict:
+    """Fit ``names`` (``section.field``) of ``scenario`` to ``targets``; returns the result tables."""
+    ranges = fit_ranges()
+    lo0 = np.array([ranges[n][0] for n in names])
+    hi0 = np.array([ranges[n][1] for n in names])
+    lo, hi = lo0.copy(), hi0.copy()
+    seeds = replicate_seeds(seed, reps)
+    kpis = sorted({t.kpi for t in targets.target})
+    from scipy.stats import qmc
+
+    history = []
+    sizes = [budget // rounds + (1 if r < budget % rounds else 0) for r in range(rounds)]
+    for r, n in enumerate(sizes):
+        unit = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng([seed, r])).random(n)
+        points = np.array([_round4(lo + u * (hi - lo)) for u in unit])
+        spec = {"kind": "calibrate", "round": r + 1, "seed": seed, "parameters": names, "reps": reps}
+        summaries = _run_stage(f"round {r + 1}/{rounds}", _point_tasks(scenario, names, points, seeds),
+                               out / f"round{r + 1}", spec, executor, workers, progress)
+        means = summaries.groupby("point")[kpis].mean()
+        for i, row in enumerate(points):
+            m = means.loc[i].to_dict() if i in means.index else {}
+            history.append({"round": r + 1, "point": i, **dict(zip(names, row)), **m,
+                            "distance": targets.distance(m) if m else float("inf")})
+        hist = pd.DataFrame(history)
+        accepted = hist.nsmallest(max(2, math.ceil(ACCEPT_SHARE * len(hist))), "distance")
+        a_lo, a_hi = accepted[names].min().to_numpy(), accepted[names].max().to_numpy()
+        pad = WIDEN * np.maximum(a_hi - a_lo, 1e-3 * (hi0 - lo0))
+        lo, hi = np.maximum(lo0, a_lo - pad), np.minimum(hi0, a_hi + pad)
+
+    hist = pd.DataFrame(history)
+    best = hist.loc[hist["distance"].idxmin()]
+    values = {n: float(best[n]) for n in names}
+    spec = {"kind": "calibrate-final", "seed": seed, "values": values, "reps": final_reps}
+    final = _run_stage("best point", _point_tasks(scenario, names, np.array([[values[n] for n in names]]),
+                                                  replicate_seeds(seed, final_reps)),
+                       out / "final", spec, executor, workers, progress)
+    accepted = hist.nsmallest(max(2, math.ceil(ACCEPT_SHARE * len(hist))), "distance")
+    params = pd.DataFrame([{"parameter": n, "fitted": values[n], "search_low": ranges[n][0],
+                            "search_high": ranges[n][1], "accepted_low": float(accepted[n].min()),
+                            "accepted_high": float(accepted[n].max()),
+                            "default": _schema_default(n)} for n in names])
+    return {"values": values, "parameters": params, "targets": target_table(final, targets), "history": hist,
+            "final": final}
+
+
+def _schema_default(name: str) -> float:
+    section, field = _path_of(name)
+    return float(Scenario.model_fields[section].annotation.model_fields[field].default)
+
+
+def fitted_toml(values: dict[str, float], header: list[str]) -> str:
+    """The fitted values as a scenario file that ``baseline.toml`` extends."""
+    import tomli_w
+
+    data: dict = {"name": "calibrated", "description": "fitted by cogov calibrate (docs/CALIBRATION.md)"}
+    for name, v in values.items():
+        section, field = _path_of(name)
+        data.setdefault(section, {})[field] = v
+    return "".join(f"# {line}\n" for line in header) + "\n" + tomli_w.dumps(data)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cogov calibrate",
+        description="Fit the uncertain parameters (declared with a fit range in the scenario schema) so that the "
+                    "baseline reproduces the published targets (CALIBRATION.md), by sequential ABC-style rejection "
+                    "sampling on common random numbers. Writes fitted.toml, targets.csv, parameters.csv, "
+                    "history.csv and calibration.png into --out. To adopt the result as the baseline's defaults, "
+                    "copy fitted.toml to scenarios/calibration/fitted.toml (docs/CALIBRATION.md).")
+    p.add_argument("--targets", help="targets TOML (default: the built-in scenarios/calibration/targets.toml)")
+    p.add_argument("--budget", type=int, default=120, help="parameter points evaluated in all (default 120)")
+    p.add_argument("--rounds", type=int, default=3, help="sampling rounds the budget is split over (default 3)")
+    p.add_argument("--reps", type=int, default=2, help="replicates per point while searching (default 2)")
+    p.add_argument("--final-reps", type=int, default=5, help="replicates of the best point for the report (default 5)")
+    p.add_argument("--parameters", help="comma-separated subset of the uncertain parameters (default: all)")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="structure preset (default: the scenario's)")
+    p.add_argument("--days", type=int, help="days per run (default: the scenario's)")
+    p.add_argument("--seed", type=int, default=1, help="root seed of replicates and sampling (default 1)")
+    p.add_argument("--out", default="out/calibrate", help="output folder (default out/calibrate); rerun to resume")
+    p.add_argument("--executor", choices=EXECUTORS, default="processes", help="where runs execute (default processes)")
+    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .io import OutputError, check_writable
+
+    args = _parser().parse_args(argv)
+
+    def fail(msg: str) -> int:
+        print(f"cogov calibrate: error: {msg}", file=sys.stderr)
+        return 2
+
+    for opt, v, least in (("--budget", args.budget, 2), ("--rounds", args.rounds, 1), ("--reps", args.reps, 1),
+                          ("--final-reps", args.final_reps, 1), ("--workers", args.workers, 1), ("--seed", args.seed, 0)):
+        if v is not None and v < least:
+            return fail(f"{opt} must be at least {least} (got {v})")
+    if args.budget < 2 * args.rounds:
+        return fail(f"--budget ({args.budget}) must give each of the {args.rounds} rounds at least 2 points")
+    if args.days is not None and not 1 <= args.days <= 36500:
+        return fail(f"--days must be between 1 and 36500 (got {args.days})")
+    ranges = fit_ranges()
+    names = list(ranges)
+    if args.parameters:
+        names = [n.strip() for n in args.parameters.split(",") if n.strip()]
+        unknown = [n for n in names if n not in ranges]
+        if unknown or not names:
+            return fail(f"--parameters: not an uncertain parameter: {', '.join(unknown) or '(none given)'}; "
+                        f"allowed: {', '.join(ranges)}")
+    try:
+        targets = load_targets(args.targets)
+        scenario = load_scenario(targets.scenario, preset=args.preset, days=args.days)
+    except ScenarioError as exc:
+        return fail(str(exc))
+    out = Path(args.out)
+    try:
+        check_writable(out)
+    except OutputError as exc:
+        return fail(str(exc))
+    t0 = time.perf_counter()
+    try:
+        result = calibrate(scenario, targets, names, out, args.budget, args.rounds, args.reps, args.final_reps,
+                           args.seed, args.executor, args.workers, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("cogov calibrate: interrupted; finished runs are on disk: rerun the same command to resume",
+              file=sys.stderr)
+        return 130
+    except (RuntimeError, FileExistsError) as exc:
+        return fail(str(exc))
+    seconds = time.perf_counter() - t0
+    written = write_outputs(result, targets, out, args, argv, scenario, seconds)
+    if not args.quiet:
+        print(format_table(result["targets"]))
+        print()
+        print(result["parameters"].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        inside = int(result["targets"]["in_band"].sum())
+        print(f"\n{inside} of {len(result['targets'])} targets in band; {len(result['history'])} points x "
+              f"{args.reps} replicates searched, best point x {args.final_reps} replicates; {seconds:.0f} s")
+        print("written: " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """The target table as printed: target, band, model mean (replicate min-max), in band."""
+    lines = [f"{'id':<5} {'kpi':<32} {'target':>8} {'band':>15} {'model':>8} {'replicates min-max':>20}  in band"]
+    for r in table.itertuples():
+        lines.append(f"{r.id:<5} {r.kpi:<32} {r.target:>8.3f} {f'{r.low:.3f}-{r.high:.3f}':>15} {r.model:>8.3f} "
+                     f"{f'{r.min:.3f}-{r.max:.3f}':>20}  {'yes' if r.in_band else 'NO'}")
+    return "\n".join(lines)
+
+
+def write_outputs(result: dict, targets: Targets, out: Path, args, argv, scenario: Scenario,
+                  seconds: float) -> list[Path]:
+    from . import __version__
+    from .report.calibration import calibration_figure
+    from .report.figures import save
+
+    command = "cogov calibrate " + " ".join(argv if argv is not None else sys.argv[1:])
+    inside = int(result["targets"]["in_band"].sum())
+    header = [f"generated by: {command.strip()}",
+              f"cogov {__version__}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, preset {scenario.preset}, "
+              f"{scenario.days} days, seed {args.seed}, {len(result['history'])} points x {args.reps} replicates",
+              f"{inside} of {len(result['targets'])} targets in band with {args.final_reps} replicates "
+              f"(targets.csv); {seconds:.0f} s"]
+    paths = {"fitted.toml": fitted_toml(result["values"], header).encode(),
+             "targets.csv": result["targets"].to_csv(index=False).encode(),
+             "parameters.csv": result["parameters"].to_csv(index=False).encode(),
+             "history.csv": result["history"].to_csv(index=False).encode()}
+    written = []
+    for name, data in paths.items():
+        atomic_write_bytes(out / name, data)
+        written.append(out / name)
+    tmp = save(calibration_figure(result["targets"], result["history"]), out / ".calibration.png", "en", dpi=120)
+    tmp.replace(out / "calibration.png")
+    written.append(out / "calibration.png")
+    return written
+
+
+if __name__ == "__main__":
+    sys.exit(main())
