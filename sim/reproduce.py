@@ -1,0 +1,835 @@
+"""`cogov reproduce`: the sources' seven claims (MODEL §10), each tested by a designed experiment.
+
+Every experiment is made of *arms*: the built-in ``baseline`` scenario with a few levers changed
+(for claim 6, one detection parameter). Arms are data (``ARMS``); the claims are data too
+(``CLAIMS``): each claim lists *rows*, and a row is a KPI plus a linear contrast of arms (weights,
+e.g. +1 reform −1 baseline, or the interaction of a factorial design). Every unique arm runs once
+per replicate, and replicate r has the same seed in every arm (common random numbers), so the
+baseline is shared by all claims and each row's effect is a per-replicate *paired* contrast with a
+paired-t 95% confidence interval.
+
+A row's verdict (``verdict``) compares that interval with the direction the claim predicts:
+"supported" when the interval lies entirely on the claimed side, "reversed" when it lies entirely
+on the other side, "not supported" otherwise (it contains zero, or is undefined). Nothing here is
+tuned to a verdict: the arms are the scenarios' lever values, the KPIs are the model's summary.
+
+Runs go through the sweep engine into a resumable store (``OUT/runs``); everything after the runs
+works on the stored tables (``analyse``), so the findings can be recomputed without re-running.
+
+Outputs in ``OUT``: ``findings.csv`` (one row per test), ``findings_effects.png`` (forest plot of
+the effects as % of the baseline mean) and ``FINDINGS.md``; the markdown is also written to
+``--findings`` (by default ``docs/FINDINGS.md`` when run from the cogov repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import math
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .params import PRESETS, Scenario, ScenarioError, load_scenario
+
+# ------------------------------------------------------------------------------------------------
+# The design, as data
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A value given relative to the baseline's: ``Scale(2.0)`` doubles it (robust to recalibration)."""
+
+    factor: float
+
+
+@dataclass(frozen=True)
+class Arm:
+    """The baseline with ``changes`` ({section: {field: value or Scale}}); ``scenario`` names the
+    built-in scenario whose lever changes these are, if any (checked by the tests)."""
+
+    label: str
+    changes: dict
+    scenario: str | None = None
+
+
+# the five governance modes of claim 7 (五治融合, seed 003, 004); each sets its own levers
+POLITICS = {"party_attention": 0.6, "party_integration": 0.8}       # 政治: party leadership, coordination
+SELF_GOVERNANCE = {"self_governance": 0.8, "volunteer_rate": 0.13}  # 自治: councils, volunteers
+RULE_OF_LAW = {"responsibility_clarity": 0.8}                        # 法治: clear responsibility lists
+MORAL = {"moral_education": 0.5}                                     # 德治
+SMART = {"info_sharing": 0.9, "automation": 0.5}                     # 智治 (= 一网统管, claim 1)
+
+#: Every arm, by name. The baseline's own values are those of scenarios/baseline.toml.
+ARMS: dict[str, Arm] = {
+    "baseline": Arm("baseline (fragmented city)", {}, "baseline"),
+    "info_sharing": Arm("一网统管 / 智治: shared data, half automated", {"levers": SMART}, "info_sharing"),
+    "devolution_only": Arm("authority devolved, nothing follows (d 0.8, r 0)",
+                           {"levers": {"authority_devolution": 0.8}}, "empowerment_only"),
+    "resources_only": Arm("resources follow at baseline devolution (d 0.1, r 0.8)",
+                          {"levers": {"resources_follow": 0.8}}),
+    "devolution_resources": Arm("authority devolved, staff and money follow (d 0.8, r 0.8)",
+                                {"levers": {"authority_devolution": 0.8, "resources_follow": 0.8}}, "empowerment"),
+    "incentives": Arm("outcome evaluation (实绩评价)",
+                      {"levers": {"w_process": 0.1, "w_closures": 0.2, "w_satisfaction": 0.6, "w_local": 0.2,
+                                  "accountability": 0.15}}, "incentives"),
+    "fengqiao": Arm("枫桥经验: councils, mediation, volunteers, moral education",
+                    {"levers": {"self_governance": 0.8, "social_org_funding": 0.5, "volunteer_rate": 0.10,
+                                "moral_education": 0.5}}, "fengqiao"),
+    "social_mobilisation": Arm("social forces mobilised: purchased services, volunteers, party members",
+                               {"levers": {"social_org_funding": 0.8, "volunteer_rate": 0.13, "party_attention": 0.5,
+                                           "party_integration": 0.8}}, "social_mobilisation"),
+    "patrols_doubled": Arm("grid patrols doubled (排查): twice the baseline's patrol share, taken from case time",
+                           {"detection": {"patrol_share": Scale(2.0)}}),
+    "politics": Arm("政治: party attention 0.6, integration 0.8", {"levers": POLITICS}),
+    "self_governance": Arm("自治: councils 0.8, volunteers 13%", {"levers": SELF_GOVERNANCE}),
+    "rule_of_law": Arm("法治: responsibility clarity 0.8", {"levers": RULE_OF_LAW}),
+    "moral_education": Arm("德治: moral education 0.5", {"levers": MORAL}),
+    "five_modes": Arm("五治融合: the five modes together",
+                      {"levers": {**POLITICS, **SELF_GOVERNANCE, **RULE_OF_LAW, **MORAL, **SMART}}),
+}
+
+#: Sections an arm may change: levers, plus detection for claim 6's early-detection experiment.
+ARM_SECTIONS = ("levers", "detection")
+
+#: Direction of "better" of each KPI used: +1 higher is better, -1 lower is better.
+BETTER = {"bounces": -1, "median_days_to_resolve": -1, "resolved_per_detected": 1, "closed_superficially": -1,
+          "satisfaction_mean": 1, "escalations": -1, "erupted": -1, "worker_utilisation_mean": -1,
+          "median_days_to_detect": -1}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One test: the ``kpi`` of a contrast of arms (``weights``); ``claimed`` is +1 when the claim
+    says the contrast is *better* on this KPI (by ``BETTER``), -1 when it says *worse*. A ``context``
+    row gets a verdict too but does not count in the claim's overall result."""
+
+    experiment: str
+    kpi: str
+    weights: dict
+    claimed: int = 1
+    context: bool = False  # shown for context, not a test of the claim (not in the claim's overall verdict)
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: int
+    claim: str
+    short: str         # a few words, for sentences
+    seeds: str
+    phrase: str        # the sources' words
+    design: str        # the experiment, in words
+    arms: tuple
+    rows: tuple
+
+
+def _vs_base(arm: str) -> dict:
+    return {arm: 1.0, "baseline": -1.0}
+
+
+#: The 2x2 interaction of devolution and resources (d1r1 − d1r0 − d0r1 + d0r0).
+DEVOLUTION_INTERACTION = {"devolution_resources": 1.0, "devolution_only": -1.0, "resources_only": -1.0,
+                          "baseline": 1.0}
+FIVE_MODES = ("politics", "self_governance", "rule_of_law", "moral_education", "info_sharing")
+#: (combined − baseline) − Σ (single − baseline) = combined − Σ single + 4 baseline.
+FIVE_MODES_INTERACTION = {"five_modes": 1.0, **{m: -1.0 for m in FIVE_MODES}, "baseline": float(len(FIVE_MODES) - 1)}
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(1, "Information sharing improves cross-department coordination: fewer bounces, faster resolution",
+          "information sharing",
+          "seed 002, 004",
+          "“信息共享通报机制” as a key of 协同联动 (seed 002); "
+          "“依托网格化管理和信息化平台，调度指挥各方力量资源” (seed 004)",
+          "Baseline against the `info_sharing` scenario's levers (一网统管: info_sharing 0.9, automation 0.5).",
+          ("baseline", "info_sharing"),
+          (Row("info sharing − baseline", "bounces", _vs_base("info_sharing")),
+           Row("info sharing − baseline", "median_days_to_resolve", _vs_base("info_sharing")))),
+    Claim(2, "Devolving authority helps only when people and money follow; authority alone on overloaded "
+             "grassroots staff can make things worse",
+          "devolution needs resources",
+          "seed 001",
+          "“坚决做到权随事转、人随事走、钱随事拨 … 切实改变属地‘权小责大’工作现状” (seed 001)",
+          "2×2 factorial: authority_devolution {0.1 (baseline), 0.8} × resources_follow {0.0 (baseline), 0.8}. "
+          "Devolution alone is claimed to make things worse, devolution with resources better, and the "
+          "interaction (d0.8r0.8 − d0.8r0 − d0.1r0.8 + baseline) to be positive on a higher-is-better KPI "
+          "(resources matter more when authority is devolved).",
+          ("baseline", "devolution_only", "resources_only", "devolution_resources"),
+          (Row("devolution alone − baseline", "resolved_per_detected", _vs_base("devolution_only"), claimed=-1),
+           Row("devolution with resources − baseline", "resolved_per_detected", _vs_base("devolution_resources")),
+           Row("interaction devolution × resources", "resolved_per_detected", DEVOLUTION_INTERACTION),
+           Row("devolution alone − baseline", "median_days_to_resolve", _vs_base("devolution_only"), claimed=-1),
+           Row("devolution with resources − baseline", "median_days_to_resolve",
+               _vs_base("devolution_resources")))),
+    Claim(3, "Outcome-based, incentive-compatible evaluation beats trace-based evaluation",
+          "outcome evaluation",
+          "seed 002",
+          "“考核评估工作的重心也应从注重痕迹检查转变为以实绩评价为主” (seed 002)",
+          "Baseline (traces 0.6, closure counts 0.3, satisfaction 0.1, accountability 0.3) against the "
+          "`incentives` scenario's levers (traces 0.1, closures 0.2, satisfaction 0.6, streets' rating 0.2, "
+          "accountability 0.15).",
+          ("baseline", "incentives"),
+          (Row("outcome evaluation − baseline", "resolved_per_detected", _vs_base("incentives")),
+           Row("outcome evaluation − baseline", "closed_superficially", _vs_base("incentives")),
+           Row("outcome evaluation − baseline", "satisfaction_mean", _vs_base("incentives")))),
+    Claim(4, "Local self-governance and mediation keep disputes from escalating",
+          "Fengqiao: self-governance and mediation",
+          "seed 001",
+          "“坚持做到‘矛盾不上交，责任不推诿’，把矛盾调解作为解决问题的前置程序” (seed 001, 枫桥经验)",
+          "Baseline against the `fengqiao` scenario's levers (self-governance 0.8, purchased mediation 0.5, "
+          "volunteers 10%, moral education 0.5).",
+          ("baseline", "fengqiao"),
+          (Row("Fengqiao − baseline", "escalations", _vs_base("fengqiao")),
+           Row("Fengqiao − baseline", "erupted", _vs_base("fengqiao")))),
+    Claim(5, "Mobilising social forces relieves grassroots resource shortage",
+          "social mobilisation",
+          "seed 004",
+          "“社区工作者数量明显不足，处于超负荷运行状态” against “志愿服务队…有效整合了基层力量” (seed 004)",
+          "Baseline against the `social_mobilisation` scenario's levers (purchased services 0.8, volunteers 13%, "
+          "party attention 0.5, integration 0.8). Relief is read as a lower load on community workers "
+          "(worker_utilisation_mean: share of their time taken) and more cases resolved.",
+          ("baseline", "social_mobilisation"),
+          (Row("social mobilisation − baseline", "worker_utilisation_mean", _vs_base("social_mobilisation")),
+           Row("social mobilisation − baseline", "resolved_per_detected", _vs_base("social_mobilisation")))),
+    Claim(6, "Early detection at the source shortens the road from brewing to eruption",
+          "early detection",
+          "seed 000, 001",
+          "“从矛盾酝酿到矛盾集中爆发，周期越来越短” (seed 000); “把矛盾纠纷化解在萌芽状态” (seed 001)",
+          "Baseline against grid workers spending twice the baseline's share of their time on patrols "
+          "(detection.patrol_share ×2, 0.15 → 0.30 at the default; 矛盾纠纷排查), the time coming out of "
+          "their case work. No lever sets patrol time, so this arm changes the detection parameter itself. "
+          "Time to detection is the median, over detected cases, of days from a case's emergence to its "
+          "detection (median_days_to_detect).",
+          ("baseline", "patrols_doubled"),
+          (Row("patrols doubled − baseline", "erupted", _vs_base("patrols_doubled")),
+           Row("patrols doubled − baseline", "median_days_to_detect", _vs_base("patrols_doubled")))),
+    Claim(7, "The five modes combined (五治融合) do better than the sum of their parts",
+          "五治融合 synergy",
+          "seed 003, 004",
+          "“须更好实现政治引领、法治保障、德治教化、自治调节、智治支撑五方面作用的联动” (seed 003); "
+          "“五治融合（政治、自治、法治、德治、智治）” (seed 004)",
+          "Seven arms: baseline; each mode alone — 政治 (party attention 0.6, integration 0.8), 自治 "
+          "(self-governance 0.8, volunteers 13%), 法治 (responsibility clarity 0.8), 德治 (moral education 0.5), "
+          "智治 (info sharing 0.9, automation 0.5) — and all five together. The claim is tested by the "
+          "interaction (combined − baseline) − Σ (single − baseline), paired per replicate: positive on a "
+          "higher-is-better KPI means more than the sum of the parts. The combined effect against the baseline "
+          "is shown for context.",
+          ("baseline", *FIVE_MODES, "five_modes"),
+          (Row("interaction: all five − sum of singles", "resolved_per_detected", FIVE_MODES_INTERACTION),
+           Row("interaction: all five − sum of singles", "escalations", FIVE_MODES_INTERACTION),
+           Row("all five − baseline (context)", "resolved_per_detected", _vs_base("five_modes"), context=True),
+           Row("all five − baseline (context)", "escalations", _vs_base("five_modes"), context=True))),
+)
+
+VERDICTS = ("supported", "not supported", "reversed")
+VERDICT_COLORS = {"supported": "#2e7d32", "not supported": "#9e9e9e", "reversed": "#c62828"}
+DEFAULT_REPS = 10
+DEFAULT_PRESET = "city"
+REFERENCE = dict(preset=DEFAULT_PRESET, reps=DEFAULT_REPS, days=365)  # the settings of the reference findings
+
+
+def arm_names(claims=CLAIMS) -> list[str]:
+    """Every arm the claims use, once, baseline first (in order of first use)."""
+    names = ["baseline"]
+    for c in claims:
+        for a in c.arms:
+            if a not in names:
+                names.append(a)
+    return names
+
+
+# ------------------------------------------------------------------------------------------------
+# Pure analysis: verdicts and contrasts on tables
+# ------------------------------------------------------------------------------------------------
+
+
+def verdict(ci_low: float, ci_high: float, better: int, claimed: int) -> str:
+    """The verdict of one test from its confidence interval.
+
+    Args:
+        ci_low, ci_high: the effect's confidence interval, in the KPI's units.
+        better: +1 if a higher KPI is better, -1 if lower is better.
+        claimed: +1 if the claim says the effect is better, -1 if it says worse.
+
+    Returns:
+        "supported" if the interval lies entirely on the claimed side of zero, "reversed" if it
+        lies entirely on the other side, "not supported" otherwise (it touches or contains zero,
+        or is undefined).
+    """
+    if better not in (1, -1) or claimed not in (1, -1):
+        raise ValueError(f"better and claimed must be +1 or -1 (got {better}, {claimed})")
+    try:
+        lo, hi = float(ci_low), float(ci_high)
+    except (TypeError, ValueError):
+        return "not supported"
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return "not supported"
+    expected = better * claimed  # the sign the effect must have, in the KPI's units
+    a, b = sorted((lo * expected, hi * expected))
+    if a > 0:
+        return "supported"
+    if b < 0:
+        return "reversed"
+    return "not supported"
+
+
+def contrast_values(summaries: pd.DataFrame, weights: dict, kpi: str) -> pd.Series:
+    """Per replicate, Σ weight × KPI of the arm (``summaries`` has columns arm, replicate, kpi).
+    Replicates where an arm is missing or its KPI undefined are left out."""
+    wide = summaries.pivot(index="replicate", columns="arm", values=kpi)
+    cols = list(weights)
+    if any(c not in wide.columns for c in cols):
+        return pd.Series(dtype=float)
+    wide = wide[cols].astype(float).dropna()
+    return (wide * pd.Series(weights, dtype=float)).sum(axis=1)
+
+
+def paired_ci(values, confidence: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean, paired-t confidence interval (NaN with fewer than two values) and n."""
+    d = np.asarray(values, dtype=float)
+    d = d[np.isfinite(d)]
+    n = len(d)
+    mean = float(d.mean()) if n else float("nan")
+    if n < 2:
+        return mean, float("nan"), float("nan"), n
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * float(d.std(ddof=1)) / math.sqrt(n)
+    return mean, mean - half, mean + half, n
+
+
+def _relative(value: float, base: float) -> float:
+    return value / base if math.isfinite(base) and base != 0 else float("nan")
+
+
+def findings_table(summaries: pd.DataFrame, claims=CLAIMS, confidence: float = 0.95) -> pd.DataFrame:
+    """One row per test of every claim: effect, its paired-t CI, relative effect, verdict."""
+    rows = []
+    for c in claims:
+        for r in c.rows:
+            vals = contrast_values(summaries, r.weights, r.kpi)
+            effect, lo, hi, n = paired_ci(vals.to_numpy(), confidence)
+            base = summaries[(summaries["arm"] == "baseline") & summaries["replicate"].isin(vals.index)]
+            base_mean = float(base[r.kpi].astype(float).mean()) if n else float("nan")
+            better = BETTER[r.kpi]
+            rows.append({
+                "claim_id": c.id, "claim": c.claim, "role": "context" if r.context else "test",
+                "experiment": r.experiment, "contrast": contrast_text(r.weights),
+                "kpi": r.kpi, "better": "higher" if better > 0 else "lower",
+                "claimed": "better" if r.claimed > 0 else "worse",
+                "expected_sign": "+" if better * r.claimed > 0 else "-",
+                "effect": effect, "ci_low": lo, "ci_high": hi, "baseline_mean": base_mean,
+                "relative_effect": _relative(effect, base_mean), "relative_ci_low": _relative(lo, base_mean),
+                "relative_ci_high": _relative(hi, base_mean),
+                "n": n, "verdict": verdict(lo, hi, better, r.claimed)})
+    return pd.DataFrame(rows)
+
+
+def contrast_text(weights: dict) -> str:
+    """``{"a": 1, "b": -1, "baseline": 4}`` -> "a − b + 4·baseline"."""
+    parts = []
+    for i, (name, w) in enumerate(weights.items()):
+        sign = "−" if w < 0 else "+"
+        mag = abs(w)
+        term = name if mag == 1 else f"{mag:g}·{name}"
+        parts.append((f"{sign} " if i else ("−" if w < 0 else "")) + term)
+    return " ".join(parts)
+
+
+def claim_summary(table: pd.DataFrame, claim_id: int) -> str:
+    """A claim's verdicts in a few words: "supported (2 of 2)", "reversed on bounces"..."""
+    t = table[(table["claim_id"] == claim_id) & (table["role"] == "test")]
+    n = len(t)
+    sup = int((t["verdict"] == "supported").sum())
+    rev = t[t["verdict"] == "reversed"]
+    if sup == n:
+        return f"supported ({sup} of {n} tests)"
+    text = f"supported on {sup} of {n} tests" if sup else f"not supported (0 of {n} tests)"
+    if len(rev):
+        text += "; reversed on " + ", ".join(f"{k} ({e})" for k, e in zip(rev["kpi"], rev["experiment"], strict=True))
+    return text
+
+
+# ------------------------------------------------------------------------------------------------
+# Building and running the arms
+# ------------------------------------------------------------------------------------------------
+
+
+def build_arm(base: Scenario, name: str, arm: Arm) -> Scenario:
+    """``base`` with the arm's changes, named after the arm; only ``ARM_SECTIONS`` may change."""
+    data = base.model_dump()
+    for section, values in arm.changes.items():
+        if section not in ARM_SECTIONS:
+            raise ValueError(f"arm {name!r} changes {section!r}; arms may change only {', '.join(ARM_SECTIONS)}")
+        for key, value in values.items():
+            if key not in data[section]:
+                raise ValueError(f"arm {name!r}: unknown {section} field {key!r}")
+            data[section][key] = data[section][key] * value.factor if isinstance(value, Scale) else value
+    data["name"] = name
+    data["description"] = arm.label
+    return load_scenario(data)
+
+
+def build_arms(preset: str, days: int | None, claims=CLAIMS) -> list[Scenario]:
+    base = load_scenario("baseline", preset=preset, days=days)
+    return [build_arm(base, n, ARMS[n]) for n in arm_names(claims)]
+
+
+def study_spec(arms: list[Scenario], reps: int, seed: int) -> dict:
+    return {"kind": "reproduce", "arms": [a.name for a in arms], "reps": reps, "seed": seed,
+            "preset": arms[0].preset, "days": arms[0].days}
+
+
+def study_tasks(arms: list[Scenario], reps: int, seed: int) -> list[dict]:
+    from .report.compare import compare_tasks
+    return compare_tasks(arms, reps, seed)
+
+
+def run_study(arms: list[Scenario], reps: int, out: Path, seed: int = 1, executor: str = "processes",
+              workers: int | None = None, scheduler: str | None = None, progress: bool = True):
+    """Run (or resume) every arm × replicate into the store at ``out``; replicate r has one seed in all arms."""
+    from .experiments.sweep import fingerprint, run_tasks
+
+    tasks = study_tasks(arms, reps, seed)
+    spec = study_spec(arms, reps, seed)
+    manifest = {"name": "reproduce", "spec": spec, "root_seed": seed, "fingerprint": fingerprint(spec, tasks),
+                "scenarios": [a.model_dump(mode="json") for a in arms]}
+    return run_tasks(tasks, out, manifest, executor, workers, scheduler, progress, "reproduce")
+
+
+def load_summaries(out: Path) -> pd.DataFrame:
+    """The stored runs' summaries with an ``arm`` column (from the store's tables only)."""
+    from .experiments.store import SweepStore
+
+    store = SweepStore(out)
+    names = store.manifest()["spec"]["arms"]
+    summaries = store.summaries()
+    summaries["arm"] = [names[p] for p in summaries["point"]]
+    return summaries
+
+
+def analyse(out: Path, claims=CLAIMS) -> pd.DataFrame:
+    """The findings table of a finished study folder."""
+    return findings_table(load_summaries(out), claims)
+
+
+# ------------------------------------------------------------------------------------------------
+# Outputs: figure, markdown, text
+# ------------------------------------------------------------------------------------------------
+
+
+def _row_label(r) -> str:
+    arrow = "↑" if r["expected_sign"] == "+" else "↓"
+    return f"{r['claim_id']} · {r['kpi']} — {r['experiment']} (claim {arrow})"
+
+
+def forest_figure(table: pd.DataFrame):
+    """Effects as % of the baseline mean with their 95% CIs, one line per test, coloured by verdict."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    from .report.figures import style
+
+    n = len(table)
+    with style("en"):
+        fig = Figure(figsize=(11, 0.42 * n + 1.6), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        y = np.arange(n)[::-1]
+        prev = None
+        for yi, (_, r) in zip(y, table.iterrows(), strict=True):
+            color = VERDICT_COLORS[r["verdict"]]
+            x, lo, hi = (100 * r[k] for k in ("relative_effect", "relative_ci_low", "relative_ci_high"))
+            if prev is not None and r["claim_id"] != prev:
+                ax.axhline(yi + 0.5, color="#dddddd", lw=0.8)
+            prev = r["claim_id"]
+            if math.isfinite(lo) and math.isfinite(hi):
+                ax.plot([lo, hi], [yi, yi], color=color, lw=2.2, solid_capstyle="butt")
+            if math.isfinite(x):
+                ax.plot([x], [yi], "o", color=color, ms=6)
+            else:
+                ax.text(0, yi, "  n/a (no baseline mean)", va="center", fontsize=8, color="#555555")
+        ax.axvline(0, color="#333333", lw=0.8)
+        ax.set_yticks(y, [_row_label(r) for _, r in table.iterrows()], fontsize=8.5)
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel("effect, % of the baseline mean (point: mean of paired contrasts; bar: 95% CI); "
+                      "claim ↑/↓: the direction the claim predicts")
+        ax.set_title("The sources' claims tested (MODEL §10)", loc="left")
+        handles = [Line2D([], [], color=VERDICT_COLORS[v], marker="o", lw=2.2, label=v) for v in VERDICTS]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="verdict")
+        fig.canvas.draw()
+    return fig
+
+
+def _num(v: float) -> str:
+    if v is None or not math.isfinite(v):
+        return "n/a"
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 1:
+        return f"{v:.3g}" if a < 10 else f"{v:.1f}"
+    return f"{v:.2g}" if a < 0.01 else f"{v:.3f}"
+
+
+def effect_text(r) -> str:
+    return f"{_num(r['effect'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:+.1f}%" if math.isfinite(v) else "n/a"
+
+
+def text_table(table: pd.DataFrame) -> str:
+    """The findings as a plain-text table for the terminal."""
+    head = ("claim", "experiment", "KPI", "effect [95% CI]", "% of base", "verdict")
+    body = [(str(r["claim_id"]), r["experiment"], f"{r['kpi']} ({'↑' if r['better'] == 'higher' else '↓'} better)",
+             effect_text(r), _pct(r["relative_effect"]), r["verdict"]) for _, r in table.iterrows()]
+    widths = [max(len(x[i]) for x in (head, *body)) for i in range(len(head))]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+    return "\n".join([line(head), line(tuple("-" * w for w in widths)), *map(line, body)])
+
+
+def _md_escape(s: str) -> str:
+    return s.replace("|", "\\|")
+
+
+def _arm_text(name: str, base: Scenario | None) -> str:
+    arm = ARMS[name]
+    if not arm.changes:
+        return f"`{name}`: {arm.label}"
+    parts = []
+    for section, values in arm.changes.items():
+        for key, v in values.items():
+            if isinstance(v, Scale):
+                now = getattr(getattr(base, section), key) if base is not None else None
+                shown = f"×{v.factor:g}" + (f" = {now * v.factor:g}" if now is not None else "")
+            else:
+                shown = f"{v:g}"
+            parts.append(f"{key if section == 'levers' else f'{section}.{key}'} {shown}")
+    return f"`{name}`: {arm.label} ({', '.join(parts)})"
+
+
+def markdown(table: pd.DataFrame, meta: dict, figure: str | None, claims=CLAIMS) -> str:
+    """FINDINGS.md: how it was made, the table, each claim's experiment, the figure, what is not supported."""
+    base = meta.get("base")
+    small = meta["small"]
+    lines = ["# Findings: the sources' claims tested by the model", ""]
+    if small:
+        lines += [f"> **Small run, not the reference findings**: {small}. Regenerate with "
+                  "`cogov reproduce` (defaults: city preset, 10 replicates, 365 days) for the reference.", ""]
+    lines += [
+        f"Generated by `{meta['command']}` on {meta['date']} with cogov {meta['version']}"
+        + (f" (git {meta['commit'][:10]}{', with uncommitted changes to sim/ or scenarios/' if meta['dirty'] else ''})"
+           if meta.get("commit") else "") + ".",
+        "",
+        f"- preset `{meta['preset']}` ({meta['residents']:,} residents), {meta['days']} simulated days, "
+        f"{meta['reps']} replicates per arm, root seed {meta['seed']}; {meta['arms']} arms, {meta['runs']} runs "
+        f"({meta['reused']} reused from an earlier invocation); wall time {meta['wall']:.0f} s.",
+        "- Replicate *r* runs with the same seed in every arm (common random numbers: the same city, residents "
+        "and stream of candidate disputes), so each effect is a per-replicate paired contrast of arms; the "
+        "interval is a paired-t 95% confidence interval over replicates.",
+        "- Verdict: **supported** if the interval lies entirely on the side the claim predicts, **reversed** if "
+        "entirely on the other side, **not supported** if it contains zero (or is undefined). Arms change only "
+        "levers of the built-in `baseline` scenario (claim 6: one detection parameter); nothing is tuned to a "
+        "verdict.",
+        "- Effects are in the KPI's units (counts are of simulated cases over the run); \"% of base\" divides by "
+        "the baseline arm's mean. ↑/↓: whether higher or lower is better.",
+        "",
+        "## Results",
+        "",
+        "| claim | experiment | KPI | effect [95% CI] | % of base | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, r in table.iterrows():
+        arrow = "↑" if r["better"] == "higher" else "↓"
+        lines.append(f"| {r['claim_id']} | {_md_escape(r['experiment'])} | `{r['kpi']}` {arrow} | {effect_text(r)} "
+                     f"| {_pct(r['relative_effect'])} | **{r['verdict']}** |")
+    lines += [""]
+    if figure:
+        lines += [f"![Effects as % of the baseline mean, with 95% CIs, coloured by verdict]({figure})", ""]
+    lines += ["## The claims and their experiments", ""]
+    for c in claims:
+        lines += [f"### {c.id}. {c.claim}", "",
+                  f"*Sources ({c.seeds}):* {c.phrase}", "",
+                  f"*Experiment:* {c.design}", "",
+                  "*Arms:* " + "; ".join(_arm_text(a, base) for a in c.arms) + ".", "",
+                  "*Tests:*", ""]
+        for _, r in table[table["claim_id"] == c.id].iterrows():
+            role = " *(context, not counted)*" if r["role"] == "context" else ""
+            lines.append(f"- `{r['kpi']}` ({r['better']} is better), {r['experiment']} (`{r['contrast']}`){role}: "
+                         f"the claim predicts {'a better' if r['claimed'] == 'better' else 'a worse'} value (sign "
+                         f"{r['expected_sign']}); {effect_text(r)}, n = {r['n']} → **{r['verdict']}**.")
+        lines += ["", f"Overall: {claim_summary(table, c.id)}.", ""]
+    lines += ["## What the model does not support", "", not_supported_paragraph(table, claims), ""]
+    return "\n".join(lines)
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def not_supported_paragraph(table: pd.DataFrame, claims=CLAIMS) -> str:
+    """Which claims the model does not support, in plain words (from the tests' verdicts)."""
+    full, none_, partial, reversed_ = [], [], [], []
+    for c in claims:
+        t = table[(table["claim_id"] == c.id) & (table["role"] == "test")]
+        name = f"{c.id} ({c.short})"
+        ok = t["verdict"] == "supported"
+        if ok.all():
+            full.append(name)
+        elif not ok.any():
+            none_.append(name)
+        else:
+            missing = t[~ok]
+            where = [f"{k} ({e})" for k, e in zip(missing["kpi"], missing["experiment"], strict=True)]
+            partial.append(f"claim {name}, not on " + _join(where))
+        rev = t[t["verdict"] == "reversed"]
+        if len(rev):
+            reversed_.append(f"claim {name} on " + _join(list(rev["kpi"])))
+    if not (none_ or partial):
+        return "At these settings the model supports every claim on every test."
+    sentences = []
+    if none_:
+        sentences.append(f"The model supports none of the tests of claim{'s' if len(none_) > 1 else ''} "
+                         f"{_join(none_)}.")
+    if partial:
+        sentences.append("It supports only in part " + "; ".join(partial) + ".")
+    if reversed_:
+        sentences.append("It finds the opposite of what the sources claim for " + "; ".join(reversed_) + ".")
+    if full:
+        sentences.append(f"Supported on every test: claim{'s' if len(full) > 1 else ''} {_join(full)}.")
+    sentences.append("\"Not supported\" means the 95% interval contains zero (or could not be computed): with "
+                     "these replicates the effect cannot be told from noise, which is not evidence that there is no "
+                     "effect; \"reversed\" means the interval lies entirely on the side opposite to the claim.")
+    return " ".join(sentences)
+
+
+# ------------------------------------------------------------------------------------------------
+# The command
+# ------------------------------------------------------------------------------------------------
+
+
+class _OptionError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one clear line, exit code 2, instead of usage + message
+        raise _OptionError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .experiments.sweep import EXECUTORS
+
+    p = _Parser(
+        prog="cogov reproduce",
+        description="Test the sources' seven claims (MODEL.md §10) with designed experiments: each claim's arms "
+                    "are the built-in baseline with a few levers changed; replicate r uses the same seed in every "
+                    "arm (common random numbers), the baseline is shared, and each test is a paired contrast with "
+                    "a paired-t 95%% CI and a verdict (supported / not supported / reversed). Writes "
+                    "findings.csv, findings_effects.png and FINDINGS.md into --out, and the markdown to --findings. "
+                    "Resumable: rerunning the same command reuses finished runs.",
+        epilog="Defaults take about 10 minutes on two cores (14 arms x 10 replicates at the city preset). "
+               "For teaching or a quick look: cogov reproduce --preset classroom --reps 3 --days 120")
+    p.add_argument("--reps", type=int, default=DEFAULT_REPS, help=f"replicates per arm (default {DEFAULT_REPS})")
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS), metavar="NAME",
+                   help=f"structure preset: {', '.join(sorted(PRESETS))} (default {DEFAULT_PRESET})")
+    p.add_argument("--days", type=int, help="days per run (default: the baseline scenario's, 365)")
+    p.add_argument("--seed", type=int, default=1, help="root seed of the replicates (default 1)")
+    p.add_argument("--out", help="study folder (default: out/reproduce/<id of this study>); rerun to resume")
+    p.add_argument("--findings", metavar="PATH",
+                   help="also write the markdown here (default: docs/FINDINGS.md when run from the cogov "
+                        "repository, else only OUT/FINDINGS.md); its figure is written beside it")
+    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--executor", choices=EXECUTORS, default="processes",
+                   help="where runs execute (default processes)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; print only the table and paths")
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"cogov reproduce: error: {message}", file=sys.stderr)
+    return 2
+
+
+def in_cogov_repository(cwd: Path) -> bool:
+    """Whether ``cwd`` is the cogov repository: ``./docs`` and a ``./pyproject.toml`` naming cogov."""
+    pp = cwd / "pyproject.toml"
+    if not ((cwd / "docs").is_dir() and pp.is_file()):
+        return False
+    try:
+        import tomllib
+        return tomllib.loads(pp.read_text(encoding="utf-8")).get("project", {}).get("name") == "cogov"
+    except (OSError, ValueError):
+        return False
+
+
+def _git_state() -> tuple[str | None, bool]:
+    from .io import git_commit
+    commit = git_commit()
+    if commit is None:
+        return None, False
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "sim", "scenarios"],
+                             capture_output=True, text=True, timeout=5, check=False)
+        return commit, bool(out.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        return commit, False
+
+
+def _small_note(preset: str, reps: int, days: int) -> str:
+    diffs = []
+    if preset != REFERENCE["preset"]:
+        diffs.append(f"preset {preset}")
+    if reps < REFERENCE["reps"]:
+        diffs.append(f"{reps} replicates")
+    if days < REFERENCE["days"]:
+        diffs.append(f"{days} days")
+    return ", ".join(diffs)
+
+
+def _write_text(path: Path, text: str) -> None:
+    from .experiments.store import atomic_write_bytes
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_outputs(table: pd.DataFrame, meta: dict, out: Path, findings: Path | None) -> list[Path]:
+    """findings.csv, the figure and FINDINGS.md in ``out``; the markdown (and its figure) also at ``findings``."""
+    from .report.figures import save
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    csv = out / "findings.csv"
+    _write_text(csv, table.to_csv(index=False))
+    written.append(csv)
+    fig_path = out / "findings_effects.png"
+    tmp = out / ".findings_effects.png.tmp"
+    save(forest_figure(table), tmp, "en")
+    os.replace(tmp, fig_path)
+    written.append(fig_path)
+    md = out / "FINDINGS.md"
+    _write_text(md, markdown(table, meta, fig_path.name))
+    written.append(md)
+    if findings is not None:
+        findings.parent.mkdir(parents=True, exist_ok=True)
+        beside = findings.with_name(f"{findings.stem}_effects.png")
+        if beside.resolve() != fig_path.resolve():
+            shutil.copyfile(fig_path, beside)
+            written.append(beside)
+        if findings.resolve() != md.resolve():
+            _write_text(findings, markdown(table, meta, beside.name))
+            written.append(findings)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``cogov reproduce [options]``; returns the exit code (0 ok, 1 failed runs, 2 bad option, 130 interrupted)."""
+    from .experiments.sweep import fingerprint
+    from .io import OutputError, check_writable
+
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    try:
+        args = build_parser().parse_args(argv)
+    except _OptionError as exc:
+        return _fail(f"{exc} (see cogov reproduce --help)")
+    if args.reps < 1:
+        return _fail(f"--reps must be at least 1 (got {args.reps})")
+    if args.workers is not None and args.workers < 1:
+        return _fail(f"--workers must be at least 1 (got {args.workers})")
+    if args.days is not None and not 1 <= args.days <= 36500:
+        return _fail(f"--days must be between 1 and 36500 (got {args.days})")
+    if args.seed < 0:
+        return _fail(f"--seed must be 0 or more (got {args.seed})")
+    if args.scheduler and args.executor != "dask":
+        return _fail("--scheduler needs --executor dask")
+    for opt in ("out", "findings"):
+        if getattr(args, opt) is not None and not getattr(args, opt).strip():
+            return _fail(f"--{opt} must not be empty")
+    t0 = time.perf_counter()
+    try:
+        arms = build_arms(args.preset, args.days)
+    except ScenarioError as exc:
+        return _fail(str(exc))
+    spec = study_spec(arms, args.reps, args.seed)
+    out = Path(args.out) if args.out else Path("out") / "reproduce" / fingerprint(
+        spec, study_tasks(arms, args.reps, args.seed))[:10]
+    if args.findings is not None:
+        findings = Path(args.findings)
+    else:
+        findings = Path("docs") / "FINDINGS.md" if in_cogov_repository(Path.cwd()) else None
+    try:
+        check_writable(out)
+        if findings is not None:
+            if findings.is_dir():
+                return _fail(f"--findings {findings}: is a folder; give a file path such as {findings}/FINDINGS.md")
+            check_writable(findings.parent)
+    except OutputError as exc:
+        msg = str(exc)
+        if findings is not None and msg.startswith(f"--out {findings.parent}"):
+            msg = msg.replace(f"--out {findings.parent}", f"--findings {findings}", 1)
+        return _fail(msg)
+    if args.reps < 2:
+        print("cogov reproduce: warning: with one replicate no confidence interval exists: every verdict will be "
+              "'not supported'", file=sys.stderr)
+    if not args.quiet:
+        print(f"reproduce: {len(arms)} arms x {args.reps} replicates at the {args.preset} preset, {arms[0].days} days, "
+              f"root seed {args.seed} -> {out}/", file=sys.stderr)
+    try:
+        report = run_study(arms, args.reps, out, args.seed, args.executor, args.workers, args.scheduler,
+                           progress=not args.quiet)
+    except FileExistsError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        report = None
+    if report is None or report.interrupted:
+        print("cogov reproduce: interrupted; finished runs are on disk: rerun the same command to resume",
+              file=sys.stderr)
+        return 130
+    if report.failed:
+        print(f"cogov reproduce: {report.failed} run(s) failed; tracebacks in {out}/failures/ "
+              "(rerun the same command to retry them)", file=sys.stderr)
+        return 1
+    try:
+        table = analyse(out)
+        from . import __version__
+        commit, dirty = _git_state()
+        wall = time.perf_counter() - t0
+        meta = {"command": shlex.join(["cogov", "reproduce", *argv]), "date": _dt.datetime.now().astimezone()
+                .strftime("%Y-%m-%d %H:%M %Z"), "version": __version__, "commit": commit, "dirty": dirty,
+                "preset": args.preset, "days": arms[0].days, "reps": args.reps, "seed": args.seed,
+                "residents": arms[0].n_residents(), "arms": len(arms), "runs": report.total,
+                "reused": report.skipped, "wall": wall, "base": arms[0],
+                "small": _small_note(args.preset, args.reps, arms[0].days)}
+        written = write_outputs(table, meta, out, findings)
+    except KeyboardInterrupt:
+        print("cogov reproduce: interrupted while writing the findings; the runs are on disk: rerun to finish",
+              file=sys.stderr)
+        return 130
+    except OSError as exc:
+        return _fail(f"cannot write the findings: {exc}")
+    print(text_table(table))
+    print(f"{len(arms)} arms x {args.reps} replicates ({report.total} runs, {report.skipped} reused) "
+          f"in {wall:.0f} s (wall time)")
+    for path in written:
+        if path.suffix in (".md", ".csv"):
+            print(f"findings: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
