@@ -50,6 +50,7 @@ def calibration_figure(targets: pd.DataFrame, history: pd.DataFrame) -> Figure:
         ax2.set_xlabel("round")
         ax2.set_ylabel("distance (sum of squared half-band units)")
         ax2.set_title("Search")
-        ax2.legend(fontsize=8)
+        if len(finite):
+            ax2.legend(fontsize=8)
         fig.tight_layout()
     return fig
