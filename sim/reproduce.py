@@ -440,7 +440,7 @@ def forest_figure(table: pd.DataFrame):
 
     n = len(table)
     with style("en"):
-        fig = Figure(figsize=(11, 0.42 * n + 1.6), layout="constrained")
+        fig = Figure(figsize=(12, 0.42 * n + 1.8), layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.subplots()
         y = np.arange(n)[::-1]
@@ -460,8 +460,8 @@ def forest_figure(table: pd.DataFrame):
         ax.axvline(0, color="#333333", lw=0.8)
         ax.set_yticks(y, [_row_label(r) for _, r in table.iterrows()], fontsize=8.5)
         ax.grid(axis="y", visible=False)
-        ax.set_xlabel("effect, % of the baseline mean (point: mean of paired contrasts; bar: 95% CI); "
-                      "claim ↑/↓: the direction the claim predicts")
+        ax.set_xlabel("effect, % of the baseline mean (point: mean of paired contrasts; bar: 95% CI)\n"
+                      "claim ↑/↓: the direction of the effect the claim predicts")
         ax.set_title("The sources' claims tested (MODEL §10)", loc="left")
         handles = [Line2D([], [], color=VERDICT_COLORS[v], marker="o", lw=2.2, label=v) for v in VERDICTS]
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="verdict")
@@ -639,7 +639,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Test the sources' seven claims (MODEL.md §10) with designed experiments: each claim's arms "
                     "are the built-in baseline with a few levers changed; replicate r uses the same seed in every "
                     "arm (common random numbers), the baseline is shared, and each test is a paired contrast with "
-                    "a paired-t 95%% CI and a verdict (supported / not supported / reversed). Writes "
+                    "a paired-t 95% CI and a verdict (supported / not supported / reversed). Writes "
                     "findings.csv, findings_effects.png and FINDINGS.md into --out, and the markdown to --findings. "
                     "Resumable: rerunning the same command reuses finished runs.",
         epilog="Defaults take about 10 minutes on two cores (14 arms x 10 replicates at the city preset). "
