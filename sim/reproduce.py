@@ -537,7 +537,7 @@ def markdown(table: pd.DataFrame, meta: dict, figure: str | None, claims=CLAIMS)
         "",
         f"- preset `{meta['preset']}` ({meta['residents']:,} residents), {meta['days']} simulated days, "
         f"{meta['reps']} replicates per arm, root seed {meta['seed']}; {meta['arms']} arms, {meta['runs']} runs "
-        f"({meta['reused']} reused from an earlier invocation); wall time {meta['wall']:.0f} s.",
+        f"({meta['reused']} reused from an earlier invocation); {_timing_text(meta)}.",
         "- Replicate *r* runs with the same seed in every arm (common random numbers: the same city, residents "
         "and stream of candidate disputes), so each effect is a per-replicate paired contrast of arms; the "
         "interval is a paired-t 95% confidence interval over replicates.",
@@ -678,6 +678,29 @@ def in_cogov_repository(cwd: Path) -> bool:
         return False
 
 
+def _timing_text(meta: dict) -> str:
+    text = f"wall time {meta['wall']:.0f} s"
+    if meta["reused"] and meta.get("compute_total"):
+        text += (f" for this invocation; the runs took {meta['compute_total']:.0f} s of wall time over "
+                 f"{meta['invocations']} invocation{'s' if meta['invocations'] > 1 else ''} that computed runs")
+    return text
+
+
+def record_timing(out: Path, seconds: float, computed: int) -> dict:
+    """Add this invocation's run time to ``OUT/timing.json`` (wall seconds spent computing runs, summed
+    over the invocations that computed any), so a resumed study still reports what its runs cost."""
+    import json
+    path = out / "timing.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {"run_seconds": 0.0, "invocations": 0}
+    if computed:
+        data = {"run_seconds": data["run_seconds"] + seconds, "invocations": data["invocations"] + 1}
+        _write_text(path, json.dumps(data))
+    return data
+
+
 def _git_state() -> tuple[str | None, bool]:
     from .io import git_commit
     commit = git_commit()
@@ -685,7 +708,8 @@ def _git_state() -> tuple[str | None, bool]:
         return None, False
     root = Path(__file__).resolve().parent.parent
     try:
-        out = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "sim", "scenarios"],
+        out = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
+                              "sim", "scenarios"],
                              capture_output=True, text=True, timeout=5, check=False)
         return commit, bool(out.stdout.strip())
     except (OSError, subprocess.SubprocessError):
@@ -808,12 +832,14 @@ def main(argv: list[str] | None = None) -> int:
         table = analyse(out)
         from . import __version__
         commit, dirty = _git_state()
+        timing = record_timing(out, report.seconds, report.done)
         wall = time.perf_counter() - t0
         meta = {"command": shlex.join(["cogov", "reproduce", *argv]), "date": _dt.datetime.now().astimezone()
                 .strftime("%Y-%m-%d %H:%M %Z"), "version": __version__, "commit": commit, "dirty": dirty,
                 "preset": args.preset, "days": arms[0].days, "reps": args.reps, "seed": args.seed,
                 "residents": arms[0].n_residents(), "arms": len(arms), "runs": report.total,
                 "reused": report.skipped, "wall": wall, "base": arms[0],
+                "compute_total": timing["run_seconds"], "invocations": timing["invocations"],
                 "small": _small_note(args.preset, args.reps, arms[0].days)}
         written = write_outputs(table, meta, out, findings)
     except KeyboardInterrupt:
