@@ -410,8 +410,9 @@ def load_scenario(source: str | Path | dict | Scenario | None = None, **override
     Args:
         source: a TOML path, a built-in scenario name (``baseline``, ``wuzhi``...), a dict, a
             ``Scenario``, or None for the built-in defaults.
-        overrides: top-level fields to replace (``preset``, ``days``, ``seed``...). Setting
-            ``preset`` drops any explicit structure counts so the preset's counts apply.
+        overrides: top-level fields to replace (``preset``, ``days``, ``seed``...) or sections to
+            update (``levers={"whistle_power": 0.8}`` changes that lever and keeps the others).
+            Setting ``preset`` drops any explicit structure counts so the preset's counts apply.
 
     Raises:
         ScenarioError: with a message naming the file, the key and what is allowed.
@@ -443,7 +444,10 @@ def load_scenario(source: str | Path | dict | Scenario | None = None, **override
         for key in PRESETS["city"]:
             struct.pop(key, None)
         raw["structure"] = struct
-    raw.update({k: v for k, v in overrides.items() if v is not None})
+    for key, value in overrides.items():  # a section's table is merged into the scenario's, key by key
+        if value is not None:
+            raw[key] = _deep_merge(raw[key], value) if isinstance(value, dict) and isinstance(raw.get(key), dict) \
+                else value
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:

@@ -400,3 +400,9 @@ def test_scenario_toml_round_trip_with_schedule_and_custom_values(tmp_path):
     assert back.levers.info_sharing == 0.123456789
     assert back.description == sc.description
     assert [(e.day, e.levers) for e in back.schedule] == [(30, {"whistle_power": 0.7}), (0, {"automation": 1.0})]
+
+
+def test_section_overrides_merge_into_the_scenario():
+    sc = load_scenario("empowerment", levers={"whistle_power": 0.5})
+    assert sc.levers.whistle_power == 0.5
+    assert sc.levers.authority_devolution == load_scenario("empowerment").levers.authority_devolution  # kept

@@ -72,17 +72,17 @@ def sensitivity_table(method: str, problem: dict, X: np.ndarray, summaries: pd.D
 
 def sensitivity_figure(table: pd.DataFrame, method: str, kpis: list[str]):
     """Bar charts of the indices, one panel per KPI, with confidence intervals."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     present = table["kpi"].unique().tolist()
     kpis = [k for k in kpis if k in present]
     n = max(len(kpis), 1)
     cols = min(3, n)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.2 * rows), squeeze=False)
+    fig = Figure(figsize=(5 * cols, 3.2 * rows))  # no pyplot: no global state, a notebook's backend is left alone
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, kpi in zip(axes.flat, kpis):
         t = table[table["kpi"] == kpi]
         y = np.arange(len(t))
