@@ -36,6 +36,7 @@ import os
 import socket
 import sys
 import threading
+import warnings
 from dataclasses import dataclass, field
 
 import matplotlib
@@ -46,13 +47,18 @@ import solara
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import force_update, update_counter
+
+with warnings.catch_warnings():
+    # Mesa 3.3's ComponentsView trips solara's rules-of-hooks check when it is imported (harmless:
+    # this app gives it no components); keep that warning out of the teacher's terminal
+    warnings.filterwarnings("ignore", message=r".*ComponentsView: `use_state` found despite early return")
+    from mesa.visualization import SolaraViz
+    from mesa.visualization.utils import force_update, update_counter
 
 from .model import CoGovernanceModel
 from .params import builtin_names, load_scenario
-from .report.figures import LADDER, MARKERS, NO_UNIT_COLOR, ladder_shares, network_layout, style
-from .report.i18n import kind_label, kpi_label, level_label, scenario_label
+from .report.figures import LADDER, LEVEL_Y, MARKERS, NO_UNIT_COLOR, ladder_shares, network_layout, style
+from .report.i18n import kind_label, level_label, scenario_label
 from .report.i18n import t as report_text
 
 PRESET = "classroom"
@@ -75,7 +81,8 @@ TEXT: dict[str, dict[str, str]] = {
     "scenario": {"en": "Scenario", "zh": "方案"},
     "scenario_a": {"en": "Scenario A", "zh": "方案A"},
     "scenario_b": {"en": "Scenario B", "zh": "方案B"},
-    "seed": {"en": "Seed (same city and disputes for A and B)", "zh": "随机种子（A、B城市与纠纷相同）"},
+    "seed": {"en": "Seed: the city and its disputes (A and B share it; applies on Reset)",
+             "zh": "随机种子：决定城市与纠纷（A、B相同；点击 Reset 后生效）"},
     "side_by_side": {"en": "Side by side: A and B on the same seed", "zh": "并排对比：A与B使用相同随机种子"},
     "levers": {"en": "Levers", "zh": "改革杠杆"},
     "levers_of": {"en": "Levers of run", "zh": "调整哪一组的杠杆"},
@@ -110,7 +117,8 @@ TEXT: dict[str, dict[str, str]] = {
     "f.network": {"en": "Organisational network, {what} (day {day})", "zh": "组织网络：{what}（第{day}天）"},
     "f.backlog_bar": {"en": "open cases held", "zh": "持有未结案件"},
     "f.effort_bar": {"en": "effort (0–1)", "zh": "工作投入（0–1）"},
-    "f.residents": {"en": "{community}: residents by grid (day {day})", "zh": "{community}：按网格排列的居民（第{day}天）"},
+    "f.residents": {"en": "{community}: residents by grid (day {day})",
+                    "zh": "{community}：按网格排列的居民（第{day}天）"},
     "f.grievance": {"en": "grievance", "zh": "怨气"},
     "f.trust": {"en": "trust", "zh": "信任度"},
     "f.mobilised": {"en": "mobilised", "zh": "已被动员"},
@@ -199,15 +207,19 @@ class ClassroomModel(mesa.Model):
 
     Args:
         lesson: the scenario(s), seed, side-by-side switch and moved levers (default: baseline, seed 1).
+        seed: replaces the lesson's seed (Mesa's seed slider passes it on Reset).
 
     Example:
-        >>> m = ClassroomModel(Lesson("baseline", seed=2, side_by_side=True, levers={"A": {}, "B": {"whistle_power": 0.8}}))
+        >>> lesson = Lesson("baseline", seed=2, side_by_side=True, levers={"A": {}, "B": {"whistle_power": 0.8}})
+        >>> m = ClassroomModel(lesson)
         >>> m.step(); m.day
         1
     """
 
-    def __init__(self, lesson: Lesson | None = None):
+    def __init__(self, lesson: Lesson | None = None, seed: int | None = None):
         lesson = Lesson() if lesson is None else lesson.copy()
+        if seed is not None:
+            lesson.seed = int(seed)
         super().__init__(rng=lesson.seed)
         self.lesson = lesson
         self.lock = threading.RLock()   # a step and a snapshot never interleave (Mesa may draw in a thread)
@@ -402,7 +414,7 @@ class NetworkView(View):
                                                  c=np.zeros(int(shown.sum())), cmap=self.cmap, norm=self.norm,
                                                  edgecolors="#555555", linewidths=0.5, zorder=3))
                     self.layers.append((run, sc, units[shown]))
-            ax.set_yticks([1.2, 3.5, 6.1, 8.65], [level_label(lv, lang) for lv in ("community", "street", "district", "city")])
+            ax.set_yticks(list(LEVEL_Y.values()), [level_label(lv, lang) for lv in LEVEL_Y])
             ax.set_xticks([])
             ax.set_xlim(-0.03, 1.03)
             ax.set_ylim(0.5, 9.6)
@@ -458,7 +470,8 @@ class ResidentsView(View):
             x0 += w + 1.0
         self.xy = xy
         axes = self.fig.subplots(len(runs), 2, squeeze=False)
-        norms = {"f.grievance": matplotlib.colors.PowerNorm(0.5, 0.0, 1.0), "f.trust": matplotlib.colors.Normalize(0.0, 1.0)}
+        norms = {"f.grievance": matplotlib.colors.PowerNorm(0.5, 0.0, 1.0),
+                 "f.trust": matplotlib.colors.Normalize(0.0, 1.0)}
         self.panels = []
         for r, run in enumerate(runs):
             for c, (what, cmap) in enumerate((("f.grievance", "Reds"), ("f.trust", "Blues"))):
@@ -509,8 +522,8 @@ class ChartsView(View):
     SERIES = (("open", "f.open"), ("rate", "f.rate"), ("grassroots", "f.grassroots"), ("trust", "f.trust_mean"))
 
     def __init__(self, model: ClassroomModel, lang: str):
-        super().__init__(lang, 7.0, 4.4 if len(model.runs) == 1 else 4.8)
-        axes = self.fig.subplots(2, 2).ravel()
+        super().__init__(lang, 14.0, 2.6 if len(model.runs) == 1 else 2.9)
+        axes = self.fig.subplots(1, 4).ravel()
         self.lines = []
         for ax, (key, label) in zip(axes, self.SERIES, strict=True):
             for run in model.runs:
@@ -520,7 +533,7 @@ class ChartsView(View):
             ax.tick_params(labelsize=8)
             ax.set_xlim(0, SPANS[0])
             ax.set_ylim(*{"open": (0, 10), "rate": (0, 100), "grassroots": (0, 100), "trust": (0.4, 0.8)}[key])
-        for ax in axes[2:]:
+        for ax in axes:
             ax.set_xlabel(report_text("axis.day", lang), fontsize=8)
         if len(model.runs) > 1:
             self.fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8)
@@ -621,7 +634,6 @@ def kpi_rows(model: ClassroomModel, lang: str) -> list[tuple[str, list[str]]]:
     def row(key, fn):
         rows.append((text(key, lang), [fn(snaps[r]) for r in model.runs]))
 
-    row("k.day", lambda s: str(s["summary"]["days"]))
     row("k.cases", lambda s: f"{s['summary']['cases_total']:,}")
     row("k.open", lambda s: f"{s['summary']['open_end']:,}")
     row("k.resolved", lambda s: f"{s['summary']['resolved']:,}")
@@ -641,8 +653,9 @@ def kpi_html(model: ClassroomModel, lang: str) -> str:
         tds = "".join(f"<td style='text-align:right;padding:2px 10px' class='cogov-kpi-{r}'>{c}</td>"
                       for r, c in zip(runs, cells, strict=True))
         body += f"<tr><td style='padding:2px 10px'>{label}</td>{tds}</tr>"
-    return (f"<table class='cogov-kpis' style='border-collapse:collapse;font-size:14px'><thead><tr><th style='text-align:left;"
-            f"padding:2px 10px'>{text('kpi', lang)}</th>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return (f"<table class='cogov-kpis' style='border-collapse:collapse;font-size:14px'><thead><tr>"
+            f"<th style='text-align:left;padding:2px 10px'>{text('kpi', lang)}</th>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>")
 
 
 @solara.component
@@ -676,11 +689,17 @@ def Dashboard(model: ClassroomModel, lang: str, shown: solara.Reactive):
     n_comm = int(model.runs["A"].territory.n_communities)
     with solara.Column(style={"padding": "8px"}):
         LeverWatch(model, shown, tick)
-        Kpis(model, lang, tick)
+        with solara.Columns([1, 1]):
+            Kpis(model, lang, tick)
+            with solara.Card(margin=0, elevation=1):
+                FigureView(model, "ladder", lang, tick)
+        with solara.Card(margin=0, elevation=1):
+            FigureView(model, "charts", lang, tick)
         with solara.Columns([1, 1]):
             with solara.Card(margin=0, elevation=1):
-                solara.ToggleButtonsSingle(value=colour_by, dense=True, children=[solara.Button(text("by_backlog", lang), value="backlog"),
-                                                     solara.Button(text("by_effort", lang), value="effort")])
+                with solara.ToggleButtonsSingle(value=colour_by, dense=True):
+                    solara.Button(text("by_backlog", lang), value="backlog")
+                    solara.Button(text("by_effort", lang), value="effort")
                 FigureView(model, "network", lang, tick, colour_by=colour_by.value)
             with solara.Card(margin=0, elevation=1):
                 labels = [f"{level_label('community', lang)} {c + 1}" for c in range(n_comm)]
@@ -688,11 +707,6 @@ def Dashboard(model: ClassroomModel, lang: str, shown: solara.Reactive):
                               on_value=lambda v: community.set(labels.index(v)), dense=True,
                               style={"max-width": "220px"})
                 FigureView(model, "residents", lang, tick, community=community.value)
-        with solara.Columns([1, 1]):
-            with solara.Card(margin=0, elevation=1):
-                FigureView(model, "charts", lang, tick)
-            with solara.Card(margin=0, elevation=1):
-                FigureView(model, "ladder", lang, tick)
 
 
 @solara.component
@@ -719,6 +733,7 @@ def LessonControls(model: solara.Reactive, lesson: Lesson, lang: solara.Reactive
     names = scenario_names()
 
     def rebuild():
+        lesson.seed = model.value.lesson.seed   # the seed is Mesa's model parameter: it changes on Reset
         model.value = ClassroomModel(lesson)
 
     def set_scenario(run, name):
@@ -728,11 +743,6 @@ def LessonControls(model: solara.Reactive, lesson: Lesson, lang: solara.Reactive
             lesson.scenario_b = name
         lesson.levers[run] = {}
         rebuild()
-
-    def set_seed(value):
-        if value is not None and value >= 0:
-            lesson.seed = int(value)
-            rebuild()
 
     def set_side_by_side(on):
         lesson.side_by_side = bool(on)
@@ -747,12 +757,13 @@ def LessonControls(model: solara.Reactive, lesson: Lesson, lang: solara.Reactive
         force_update()
 
     with solara.Card(text("lesson", L), margin=0, elevation=1):
-        solara.ToggleButtonsSingle(value=lang, dense=True, children=[solara.Button("English", value="en"), solara.Button("中文", value="zh")])
+        with solara.ToggleButtonsSingle(value=lang, dense=True):
+            solara.Button("English", value="en")
+            solara.Button("中文", value="zh")
         labels = {scenario_label(n, L): n for n in names}   # shown by label, kept by name
         solara.Select(text("scenario_a" if lesson.side_by_side else "scenario", L), values=list(labels),
                       value=scenario_label(lesson.scenario, L), on_value=lambda v: set_scenario("A", labels[v]),
                       dense=True)
-        solara.InputInt(text("seed", L), value=lesson.seed, on_value=set_seed, dense=True)
         solara.Switch(label=text("side_by_side", L), value=lesson.side_by_side, on_value=set_side_by_side)
         if lesson.side_by_side:
             solara.Select(text("scenario_b", L), values=list(labels), value=scenario_label(lesson.scenario_of("B"), L),
@@ -763,13 +774,14 @@ def LessonControls(model: solara.Reactive, lesson: Lesson, lang: solara.Reactive
             solara.Text(text("levers_of", L))
             solara.ToggleButtonsSingle(value=edit, values=list(RUNS), dense=True)
         for name in LEVERS:
-            solara.SliderFloat(text(name, L), value=round(m.slider_value(run, name), 2), min=0.0, max=1.0,
+            value = m.slider_value(run, name)
+            solara.SliderFloat(f"{text(name, L)}: {value:.2f}", value=round(value, 2), min=0.0, max=1.0,
                                step=0.01 if name == "evaluation" else 0.05, on_value=lambda v, n=name: move(n, v))
-        e = m.slider_value(run, "evaluation")
         lv = m.levers(run)
-        solara.Text(text("evaluation_note", L).format(e=e, p=lv.w_process, c=lv.w_closures, s=lv.w_satisfaction),
-                    style={"font-size": "12px", "color": "#555"})
-        solara.Text(text("levers_note", L), style={"font-size": "12px", "color": "#555"})
+        note = {"font-size": "12px", "color": "#555", "margin-top": "4px"}
+        solara.HTML(tag="div", unsafe_innerHTML=text("evaluation_note", L).format(
+            e=m.slider_value(run, "evaluation"), p=lv.w_process, c=lv.w_closures, s=lv.w_satisfaction), style=note)
+        solara.HTML(tag="div", unsafe_innerHTML=text("levers_note", L), style=note)
 
 
 #: Mesa's controller defaults: days per frame (render_interval) and pause between frames (ms).
@@ -778,19 +790,33 @@ PLAY_INTERVAL = 50
 
 
 @solara.component
-def Page():
-    """The app: Mesa's SolaraViz (play / step / reset, speed) with the lesson and the views."""
-    lesson = solara.use_memo(Lesson, [])                       # one per browser tab
-    first = solara.use_memo(lambda: ClassroomModel(lesson), [])
-    model = solara.use_reactive(first)
+def App(model: solara.Reactive | None = None):
+    """The app: Mesa's SolaraViz (play / step / reset, speed, seed) with the lesson and the views.
+
+    Args:
+        model: a reactive ``ClassroomModel`` to show (tests pass one to watch it); by default the
+            app makes its own, one per browser tab.
+    """
+    lesson = solara.use_memo(lambda: model.value.lesson.copy() if model is not None else Lesson(), [])
+    own = solara.use_reactive(solara.use_memo(lambda: ClassroomModel(lesson) if model is None else None, []))
+    model = own if model is None else model
     lang = solara.use_reactive("en")
-    # Mesa's Reset builds ClassroomModel(lesson=...) from model_params: the same (mutable) lesson
-    SolaraViz(model, components=[], model_params={"lesson": lesson}, name=text("title", lang.value),
-              play_interval=PLAY_INTERVAL, render_interval=RENDER_INTERVAL)
     shown = solara.use_reactive(())
+    # Mesa's Reset builds ClassroomModel(lesson=..., seed=...) from model_params: the same (mutable)
+    # lesson, and the seed of Mesa's own "Model Parameters" card
+    params = {"lesson": lesson, "seed": {"type": "SliderInt", "value": lesson.seed, "min": 0, "max": 99, "step": 1,
+                                         "label": text("seed", lang.value)}}
+    SolaraViz(model, components=[], model_params=params, name=text("title", lang.value),
+              play_interval=PLAY_INTERVAL, render_interval=RENDER_INTERVAL)
     with solara.Sidebar():
         LessonControls(model, lesson, lang, shown)
     Dashboard(model.value, lang.value, shown)
+
+
+@solara.component
+def Page():
+    """What ``solara`` serves: the app with a model of its own."""
+    App()
 
 
 # ------------------------------------------------------------------------------------------------
