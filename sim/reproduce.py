@@ -813,6 +813,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(f"reproduce: {len(arms)} arms x {args.reps} replicates at the {args.preset} preset, {arms[0].days} days, "
               f"root seed {args.seed} -> {out}/", file=sys.stderr)
+    commit, dirty = _git_state()  # the code the runs start with
     try:
         report = run_study(arms, args.reps, out, args.seed, args.executor, args.workers, args.scheduler,
                            progress=not args.quiet)
@@ -831,7 +832,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         table = analyse(out)
         from . import __version__
-        commit, dirty = _git_state()
         timing = record_timing(out, report.seconds, report.done)
         wall = time.perf_counter() - t0
         meta = {"command": shlex.join(["cogov", "reproduce", *argv]), "date": _dt.datetime.now().astimezone()
