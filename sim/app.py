@@ -668,13 +668,16 @@ def FigureView(model: ClassroomModel, kind: str, lang: str, tick: int = 0, **opt
 
 @solara.component
 def Kpis(model: ClassroomModel, lang: str, tick: int = 0):
-    with solara.Card(text("day", lang).format(day=model.day), margin=0, elevation=1):
-        solara.HTML(tag="div", unsafe_innerHTML=kpi_html(model, lang))
-        diffs = model.lever_differences()
+    with solara.Card(margin=0, elevation=1):
+        day = text("day", lang).format(day=model.day)
+        note = ""
         if len(model.runs) > 1:
+            diffs = model.lever_differences()
             items = ", ".join(f"{text(n, lang)} {a:.2f} → {b:.2f}" for n, a, b in diffs)
-            solara.Text(text("differs", lang).format(items=items) if diffs else text("same", lang),
-                        style={"font-size": "13px"})
+            note = text("differs", lang).format(items=items) if diffs else text("same", lang)
+            note = f"<div class='cogov-differs' style='font-size:13px;margin-top:6px'>{note}</div>"
+        solara.HTML(tag="div", unsafe_innerHTML=f"<div class='cogov-day' style='font-size:20px;margin-bottom:6px'>"
+                                                f"{day}</div>{kpi_html(model, lang)}{note}")
         if not model.running:
             solara.Warning(text("ended", lang).format(days=HORIZON), dense=True)
 
