@@ -598,7 +598,8 @@ def not_supported_paragraph(table: pd.DataFrame, claims=CLAIMS) -> str:
             partial.append(f"claim {name}, not on " + _join(where))
         rev = t[t["verdict"] == "reversed"]
         if len(rev):
-            reversed_.append(f"claim {name} on " + _join(list(rev["kpi"])))
+            reversed_.append(f"claim {name} on " + _join([f"{k} ({e})" for k, e in zip(rev["kpi"], rev["experiment"],
+                                                                                      strict=True)]))
     if not (none_ or partial):
         return "At these settings the model supports every claim on every test."
     sentences = []
