@@ -81,8 +81,7 @@ TEXT: dict[str, dict[str, str]] = {
     "scenario": {"en": "Scenario", "zh": "方案"},
     "scenario_a": {"en": "Scenario A", "zh": "方案A"},
     "scenario_b": {"en": "Scenario B", "zh": "方案B"},
-    "seed": {"en": "Seed: the city and its disputes (A and B share it; applies on Reset)",
-             "zh": "随机种子：决定城市与纠纷（A、B相同；点击 Reset 后生效）"},
+    "seed": {"en": "Seed (on Reset)", "zh": "随机种子（Reset后生效）"},
     "side_by_side": {"en": "Side by side: A and B on the same seed", "zh": "并排对比：A与B使用相同随机种子"},
     "levers": {"en": "Levers", "zh": "改革杠杆"},
     "levers_of": {"en": "Levers of run", "zh": "调整哪一组的杠杆"},
@@ -129,13 +128,13 @@ TEXT: dict[str, dict[str, str]] = {
     "f.ladder": {"en": "Where the cases ended so far (% of all cases, day {day})",
                  "zh": "案件去向（占全部案件%，第{day}天）"},
     # levers
-    "authority_devolution": {"en": "Authority to the grassroots (赋权)", "zh": "赋权：权力下放到街道社区"},
-    "resources_follow": {"en": "Staff and money follow (人随事走)", "zh": "人随事走、钱随事拨"},
-    "whistle_power": {"en": "Streets' whistles (吹哨报到)", "zh": "街乡吹哨、部门报到"},
-    "evaluation": {"en": "Evaluation: traces → outcomes (考核)", "zh": "考核：痕迹 → 实绩与满意度"},
-    "info_sharing": {"en": "Information sharing (一网统管)", "zh": "信息共享（一网统管）"},
-    "social_org_funding": {"en": "Purchased social services (购买服务)", "zh": "购买社会组织服务"},
-    "party_attention": {"en": "Party coordination attention (党委统筹)", "zh": "党委统筹协调力度"},
+    "authority_devolution": {"en": "Authority to the grassroots", "zh": "赋权：权力下放到街道社区"},
+    "resources_follow": {"en": "Staff and money follow the work", "zh": "人随事走、钱随事拨"},
+    "whistle_power": {"en": "Streets' whistles", "zh": "街乡吹哨、部门报到"},
+    "evaluation": {"en": "Evaluation: traces → outcomes", "zh": "考核：痕迹 → 实绩与满意度"},
+    "info_sharing": {"en": "Information sharing", "zh": "信息共享（一网统管）"},
+    "social_org_funding": {"en": "Purchased social services", "zh": "购买社会组织服务"},
+    "party_attention": {"en": "Party coordination attention", "zh": "党委统筹协调力度"},
 }
 
 
@@ -532,7 +531,7 @@ class ChartsView(View):
             ax.set_title(text(label, lang), loc="left", fontsize=9, fontweight="normal")
             ax.tick_params(labelsize=8)
             ax.set_xlim(0, SPANS[0])
-            ax.set_ylim(*{"open": (0, 10), "rate": (0, 100), "grassroots": (0, 100), "trust": (0.4, 0.8)}[key])
+            ax.set_ylim(*{"open": (0, 10), "rate": (0, 100), "grassroots": (0, 100), "trust": (0.5, 0.7)}[key])
         for ax in axes:
             ax.set_xlabel(report_text("axis.day", lang), fontsize=8)
         if len(model.runs) > 1:
