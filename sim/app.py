@@ -428,7 +428,7 @@ class NetworkView(View):
         kinds = [k for k in MARKERS if k in by_kind and k != "platform"]
         handles = [Line2D([], [], ls="", marker=MARKERS[k], ms=7, mfc="#fdae61" if k != "party" else NO_UNIT_COLOR,
                           mec="#555555", label=kind_label(k, lang)) for k in kinds]
-        self.fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), fontsize=8)
+        self.fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=8)
         what = text("by_backlog" if colour_by == "backlog" else "by_effort", lang)
         self.title = self.animate(self.fig.suptitle(text("f.network", lang).format(what=what, day=0), fontsize=11))
         self.what = what
