@@ -33,11 +33,17 @@ import argparse
 import copy
 import io
 import os
+import re
+import shutil
 import socket
 import sys
+import tarfile
+import tempfile
 import threading
+import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import matplotlib
 import mesa
@@ -867,6 +873,69 @@ def check_port(host: str, port: int) -> str | None:
     return None
 
 
+#: A front-end file the page loads through Solara's CDN proxy: (npm package@version, path in it).
+CDN_FILE = re.compile(r"/_solara/cdn/((?:@[\w.-]+/)?[\w.-]+@[\w.-]+)(/[^\"'?#\s]+)")
+NPM_REGISTRY = "https://registry.npmjs.org"
+
+
+def _get(url: str, timeout: float = 60) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+    except (urllib.error.URLError, OSError):
+        return 0, b""
+
+
+def _unpack_npm(spec: str, dest: Path) -> None:
+    """Put npm package ``spec`` (name@version) into ``dest``, from the npm registry's tarball."""
+    name, version = spec.rsplit("@", 1)
+    status, data = _get(f"{NPM_REGISTRY}/{name}/-/{name.split('/')[-1]}-{version}.tgz", timeout=300)
+    if status != 200:
+        raise OSError(f"{spec}: the npm registry answered {status or 'nothing'}")
+    with tempfile.TemporaryDirectory() as tmp, tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        tf.extractall(tmp, filter="data")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(Path(tmp) / "package", dest, dirs_exist_ok=True)
+
+
+def ensure_front_end(base: str, cache: Path) -> list[str]:
+    """The page loads its front end (JavaScript, CSS, fonts) through the server's proxy of a public
+    CDN, cached in ``cache``. Where that CDN cannot be reached, fill the cache from the same
+    packages on the npm registry. Returns the packages fetched; raises OSError if one cannot be."""
+    status, html = _get(base + "/")
+    if status != 200:
+        raise OSError(f"the app's page answered {status or 'nothing'}")
+    files: dict[str, str] = {}
+    for spec, path in CDN_FILE.findall(html.decode("utf-8", "replace")):
+        files.setdefault(spec, path)
+    fetched = []
+    for spec, path in sorted(files.items()):
+        if (cache / spec / path.lstrip("/")).is_file() or _get(f"{base}/_solara/cdn/{spec}{path}")[0] == 200:
+            continue
+        _unpack_npm(spec, cache / spec)
+        fetched.append(spec)
+    return fetched
+
+
+def _front_end_when_started(server, host: str, port: int, cache: Path) -> None:
+    while not server.started and not server.should_exit:
+        time.sleep(0.2)
+    if server.started:
+        local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else (f"[{host}]" if ":" in host else host)
+        try:
+            fetched = ensure_front_end(f"http://{local}:{port}", cache)
+            if fetched:
+                print(f"cogov app: the page's front end came from the npm registry ({', '.join(fetched)}), "
+                      f"cached in {cache}", flush=True)
+        except OSError as exc:
+            print(f"cogov app: warning: the page's front end could not be fetched from its CDN or the npm "
+                  f"registry ({exc}); the page stays blank until it can", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``cogov app [--port N] [--host ADDRESS]``: serve the app until interrupted."""
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
@@ -874,6 +943,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"cogov app: error: {problem}", file=sys.stderr)
         return 2
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")  # local http is fine
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     os.environ["SOLARA_APP"] = f"{__name__}:Page"
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = args.host, str(args.port)
@@ -886,6 +956,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cogov app: open http://{host}:{args.port} in a browser (Ctrl-C to stop)", flush=True)
     config = uvicorn.Config("solara.server.starlette:app", host=args.host, port=args.port, log_level="warning")
     server = uvicorn.Server(config)
+    threading.Thread(target=_front_end_when_started, daemon=True,
+                     args=(server, args.host, args.port, Path(settings.assets.proxy_cache_dir))).start()
     try:
         server.run()
     except KeyboardInterrupt:

@@ -127,7 +127,7 @@ def _round4(x: np.ndarray) -> np.ndarray:
 def _point_tasks(scenario: Scenario, names: list[str], points: np.ndarray, seeds: list[int]) -> list[dict]:
     tasks = []
     for i, row in enumerate(points):
-        values = dict(zip(names, (float(v) for v in row)))
+        values = dict(zip(names, (float(v) for v in row), strict=False))
         point = apply_parameters(scenario, values)
         for r, seed in enumerate(seeds):
             sc = point.model_copy(update={"seed": seed})
@@ -184,7 +184,7 @@ def calibrate(scenario: Scenario, targets: Targets, names: list[str], out: Path,
         means = summaries.groupby("point")[kpis].mean()
         for i, row in enumerate(points):
             m = means.loc[i].to_dict() if i in means.index else {}
-            history.append({"round": r + 1, "point": i, **dict(zip(names, row)), **m,
+            history.append({"round": r + 1, "point": i, **dict(zip(names, row, strict=False)), **m,
                             "distance": targets.distance(m) if m else float("inf")})
         hist = pd.DataFrame(history)
         accepted = hist.nsmallest(max(2, math.ceil(ACCEPT_SHARE * len(hist))), "distance")
@@ -258,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     for opt, v, least in (("--budget", args.budget, 2), ("--rounds", args.rounds, 1), ("--reps", args.reps, 1),
-                          ("--final-reps", args.final_reps, 1), ("--workers", args.workers, 1), ("--seed", args.seed, 0)):
+                          ("--final-reps", args.final_reps, 1), ("--workers", args.workers, 1),
+                          ("--seed", args.seed, 0)):
         if v is not None and v < least:
             return fail(f"{opt} must be at least {least} (got {v})")
     if args.budget < 2 * args.rounds:

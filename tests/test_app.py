@@ -9,11 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -320,54 +316,6 @@ def chromium_browser():
     pw.stop()
 
 
-CDN_FILE = re.compile(r"/_solara/cdn/((?:@[\w.-]+/)?[\w.-]+@[\w.-]+)(/[^\"'?#\s]+)")
-
-
-def _get(url: str, timeout: float = 60) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, b""
-    except (urllib.error.URLError, OSError):
-        return 0, b""
-
-
-def _npm_unpack(spec: str, dest: Path) -> None:
-    """Put the npm package ``spec`` (name@version) into ``dest`` with the npm client."""
-    npm = shutil.which("npm")
-    if npm is None:
-        _unavailable(f"the browser page needs {spec}: its CDN is unreachable and npm is not installed")
-    with tempfile.TemporaryDirectory() as tmp:
-        run = subprocess.run([npm, "pack", spec, "--pack-destination", tmp], capture_output=True, text=True,
-                             timeout=600)
-        tarballs = list(Path(tmp).glob("*.tgz"))
-        if run.returncode != 0 or not tarballs:
-            _unavailable(f"the browser page needs {spec}: its CDN is unreachable and `npm pack` failed: "
-                         f"{run.stderr.strip()[-300:]}")
-        staging = Path(tmp) / "x"
-        with tarfile.open(tarballs[0]) as tf:
-            tf.extractall(staging, filter="data")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(staging / "package", dest, dirs_exist_ok=True)
-
-
-def _ensure_front_end(base: str, cache: Path) -> None:
-    """Solara's page loads its front end through the server's CDN proxy (cached in ``cache``).
-    Where the CDN cannot be reached but the npm registry can, fill the cache from npm packages."""
-    status, html = _get(base + "/")
-    assert status == 200, f"the app's page answered {status}"
-    files = {}
-    for spec, path in CDN_FILE.findall(html.decode("utf-8", "replace")):
-        files.setdefault(spec, path)
-    assert files, "the page references no front-end files"
-    for spec, path in sorted(files.items()):
-        if (cache / spec / path.lstrip("/")).is_file() or _get(f"{base}/_solara/cdn/{spec}{path}")[0] == 200:
-            continue
-        _npm_unpack(spec, cache / spec)
-        assert (cache / spec / path.lstrip("/")).is_file(), f"{spec} has no {path}"
-
-
 @pytest.fixture
 def app_server(tmp_path):
     """``python -m sim.cli app --port <free port>`` as a subprocess; killed at the end, pass or fail."""
@@ -382,12 +330,12 @@ def app_server(tmp_path):
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 180
-        while _get(base + "/", timeout=5)[0] != 200:
+        while app._get(base + "/", timeout=5)[0] != 200:
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.flush()
                 pytest.fail(f"cogov app did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
             time.sleep(0.5)
-        _ensure_front_end(base, cache)
+        app.ensure_front_end(base, cache)  # as the server does once started; here before the browser loads the page
         yield base
     finally:
         proc.terminate()
