@@ -643,7 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "a paired-t 95% CI and a verdict (supported / not supported / reversed). Writes "
                     "findings.csv, findings_effects.png and FINDINGS.md into --out, and the markdown to --findings. "
                     "Resumable: rerunning the same command reuses finished runs.",
-        epilog="Defaults take about 10 minutes on two cores (14 arms x 10 replicates at the city preset). "
+        epilog="Defaults take 5-20 minutes on two cores (14 arms x 10 replicates at the city preset). "
                "For teaching or a quick look: cogov reproduce --preset classroom --reps 3 --days 120")
     p.add_argument("--reps", type=int, default=DEFAULT_REPS, help=f"replicates per arm (default {DEFAULT_REPS})")
     p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS), metavar="NAME",
@@ -653,7 +653,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="study folder (default: out/reproduce/<id of this study>); rerun to resume")
     p.add_argument("--findings", metavar="PATH",
                    help="also write the markdown here (default: docs/FINDINGS.md when run from the cogov "
-                        "repository, else only OUT/FINDINGS.md); its figure is written beside it")
+                        "repository at the reference settings, city preset, 10 or more replicates and 365 or more "
+                        "days; else only OUT/FINDINGS.md); its figure is written beside it")
     p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
     p.add_argument("--executor", choices=EXECUTORS, default="processes",
                    help="where runs execute (default processes)")
@@ -796,7 +797,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.findings is not None:
         findings = Path(args.findings)
     else:
-        findings = Path("docs") / "FINDINGS.md" if in_cogov_repository(Path.cwd()) else None
+        # the committed findings are replaced only by a study at the reference settings, never by a quick look
+        reference = not _small_note(args.preset, args.reps, arms[0].days)
+        findings = Path("docs") / "FINDINGS.md" if reference and in_cogov_repository(Path.cwd()) else None
     try:
         check_writable(out)
         if findings is not None:

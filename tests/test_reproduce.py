@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -330,3 +331,15 @@ def test_end_to_end_small_study_writes_every_claim_with_a_verdict_and_the_figure
     assert reproduce(*args) == 0
     assert f"({len(R.ARMS) * 2} runs, {len(R.ARMS) * 2} reused)" in capsys.readouterr().out
     pd.testing.assert_frame_equal(pd.read_csv(out / "findings.csv"), table)
+    # a quick look run from the repository leaves the committed findings alone (no --findings given)
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text('[project]\nname = "cogov"\n')
+    assert R.in_cogov_repository(repo)
+    cwd = os.getcwd()
+    os.chdir(repo)
+    try:
+        assert reproduce(*args[:-5], "--executor", "serial", "-q") == 0
+    finally:
+        os.chdir(cwd)
+    assert not (repo / "docs" / "FINDINGS.md").exists()
