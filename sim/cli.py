@@ -86,7 +86,7 @@ def cmd_validate(args) -> int:
             print(f"cogov: error: {exc}", file=sys.stderr)
             bad += 1
             continue
-        print(f"ok: {f} (name {sc.name!r}, preset {sc.preset}, {sc.days} days, {len(sc.schedule)} scheduled changes)")
+        print(f"ok: {f} (name {sc.name!r}, preset {sc.preset}, {sc.days} days, {len(sc.schedule)} scheduled change{'s' * (len(sc.schedule) != 1)})")
     return 2 if bad else 0
 
 
