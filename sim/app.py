@@ -824,6 +824,7 @@ def App(model: solara.Reactive | None = None):
 @solara.component
 def Page():
     """What ``solara`` serves: the app with a model of its own."""
+    solara.Title("cogov: co-governance of disputes")
     App()
 
 
@@ -909,13 +910,16 @@ def ensure_front_end(base: str, cache: Path) -> list[str]:
     status, html = _get(base + "/")
     if status != 200:
         raise OSError(f"the app's page answered {status or 'nothing'}")
+    import solara.settings
+
+    cdn = solara.settings.assets.cdn.rstrip("/") + "/"
     files: dict[str, str] = {}
     for spec, path in CDN_FILE.findall(html.decode("utf-8", "replace")):
         files.setdefault(spec, path)
     fetched = []
     for spec, path in sorted(files.items()):
-        if (cache / spec / path.lstrip("/")).is_file() or _get(f"{base}/_solara/cdn/{spec}{path}")[0] == 200:
-            continue
+        if (cache / spec / path.lstrip("/")).is_file() or _get(f"{cdn}{spec}{path}", timeout=10)[0] == 200:
+            continue  # cached, or the server's proxy will fetch it from the CDN
         _unpack_npm(spec, cache / spec)
         fetched.append(spec)
     return fetched

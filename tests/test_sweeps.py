@@ -641,3 +641,13 @@ def test_rerun_does_nothing_and_a_different_spec_is_refused(tmp_path, capsys):
     assert (out / "manifest.json").read_bytes() == manifest
     assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (out / "runs").iterdir()} == before
     assert list((out / "failures").iterdir()) == []
+
+
+def test_files_are_written_with_the_usual_permissions(tmp_path):
+    import os
+
+    from sim.experiments.store import UMASK, atomic_write_bytes
+
+    atomic_write_bytes(tmp_path / "a.json", b"{}")
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o666 & ~UMASK
+    assert os.listdir(tmp_path) == ["a.json"]
