@@ -494,9 +494,9 @@ def _pct(v: float) -> str:
 
 def text_table(table: pd.DataFrame) -> str:
     """The findings as a plain-text table for the terminal."""
-    head = ("claim", "experiment", "KPI", "effect [95% CI]", "% of base", "verdict")
+    head = ("claim", "experiment", "KPI", "claim predicts", "effect [95% CI]", "% of base", "verdict")
     body = [(str(r["claim_id"]), r["experiment"], f"{r['kpi']} ({'↑' if r['better'] == 'higher' else '↓'} better)",
-             effect_text(r), _pct(r["relative_effect"]), r["verdict"]) for _, r in table.iterrows()]
+             r["claimed"], effect_text(r), _pct(r["relative_effect"]), r["verdict"]) for _, r in table.iterrows()]
     widths = [max(len(x[i]) for x in (head, *body)) for i in range(len(head))]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
     return "\n".join([line(head), line(tuple("-" * w for w in widths)), *map(line, body)])
@@ -546,17 +546,18 @@ def markdown(table: pd.DataFrame, meta: dict, figure: str | None, claims=CLAIMS)
         "levers of the built-in `baseline` scenario (claim 6: one detection parameter); nothing is tuned to a "
         "verdict.",
         "- Effects are in the KPI's units (counts are of simulated cases over the run); \"% of base\" divides by "
-        "the baseline arm's mean. ↑/↓: whether higher or lower is better.",
+        "the baseline arm's mean. ↑/↓ after a KPI: whether higher or lower is better; \"claim predicts\": "
+        "whether the claim expects the experiment to make that KPI better or worse.",
         "",
         "## Results",
         "",
-        "| claim | experiment | KPI | effect [95% CI] | % of base | verdict |",
-        "|---|---|---|---|---|---|",
+        "| claim | experiment | KPI | claim predicts | effect [95% CI] | % of base | verdict |",
+        "|---|---|---|---|---|---|---|",
     ]
     for _, r in table.iterrows():
         arrow = "↑" if r["better"] == "higher" else "↓"
-        lines.append(f"| {r['claim_id']} | {_md_escape(r['experiment'])} | `{r['kpi']}` {arrow} | {effect_text(r)} "
-                     f"| {_pct(r['relative_effect'])} | **{r['verdict']}** |")
+        lines.append(f"| {r['claim_id']} | {_md_escape(r['experiment'])} | `{r['kpi']}` {arrow} | {r['claimed']} "
+                     f"| {effect_text(r)} | {_pct(r['relative_effect'])} | **{r['verdict']}** |")
     lines += [""]
     if figure:
         lines += [f"![Effects as % of the baseline mean, with 95% CIs, coloured by verdict]({figure})", ""]
