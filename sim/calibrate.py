@@ -91,7 +91,7 @@ def load_targets(path: str | Path | None = None) -> Targets:
     try:
         targets = Targets.model_validate(read_toml(path, CalibrationError))
     except ValidationError as exc:
-        raise CalibrationError(_format_error(path, exc)) from None
+        raise CalibrationError(_format_error(path, exc, Targets)) from None
     known = summary_keys()
     for i, t in enumerate(targets.target):
         if t.kpi not in known:
@@ -153,8 +153,9 @@ def target_table(summaries: pd.DataFrame, targets: Targets) -> pd.DataFrame:
     for t in targets.target:
         v = summaries[t.kpi].astype(float) if t.kpi in summaries else pd.Series(dtype=float)
         mean = float(v.mean()) if len(v) else float("nan")
+        v = v.dropna()
         rows.append({"id": t.id, "kpi": t.kpi, "label": t.label, "target": t.value, "low": t.low, "high": t.high,
-                     "model": mean, "sd": float(v.std()) if len(v) > 1 else float("nan"),
+                     "replicates": f"{len(v)} of {len(summaries)}", "model": mean, "sd": float(v.std()) if len(v) > 1 else float("nan"),
                      "min": float(v.min()) if len(v) else float("nan"),
                      "max": float(v.max()) if len(v) else float("nan"),
                      "in_band": bool(t.low <= mean <= t.high), "term": t.term(mean)})
@@ -231,7 +232,9 @@ def _parser() -> argparse.ArgumentParser:
                     "baseline reproduces the published targets (CALIBRATION.md), by sequential ABC-style rejection "
                     "sampling on common random numbers. Writes fitted.toml, targets.csv, parameters.csv, "
                     "history.csv and calibration.png into --out. To adopt the result as the baseline's defaults, "
-                    "copy fitted.toml to scenarios/calibration/fitted.toml (docs/CALIBRATION.md).")
+                    "copy fitted.toml to scenarios/calibration/fitted.toml (docs/CALIBRATION.md). The targets "
+                    "are rates of a city over a year: at the classroom preset or in short runs many are undefined "
+                    "or too noisy to fit, which is fine for trying the command, not for a calibration.")
     p.add_argument("--targets", help="targets TOML (default: the built-in scenarios/calibration/targets.toml)")
     p.add_argument("--budget", type=int, default=120, help="parameter points evaluated in all (default 120)")
     p.add_argument("--rounds", type=int, default=3, help="sampling rounds the budget is split over (default 3)")
@@ -292,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         print("cogov calibrate: interrupted; finished runs are on disk: rerun the same command to resume",
               file=sys.stderr)
         return 130
-    except (RuntimeError, FileExistsError) as exc:
+    except FileExistsError as exc:
+        return fail(f"{exc} (it holds a calibration with other settings)")
+    except RuntimeError as exc:
         return fail(str(exc))
     seconds = time.perf_counter() - t0
     written = write_outputs(result, targets, out, args, argv, scenario, seconds)
@@ -311,8 +316,10 @@ def format_table(table: pd.DataFrame) -> str:
     """The target table as printed: target, band, model mean (replicate min-max), in band."""
     lines = [f"{'id':<5} {'kpi':<32} {'target':>8} {'band':>15} {'model':>8} {'replicates min-max':>20}  in band"]
     for r in table.itertuples():
+        n, total = r.replicates.split(" of ")
+        missing = f"  (defined in {r.replicates} replicates)" if n != total else ""
         lines.append(f"{r.id:<5} {r.kpi:<32} {r.target:>8.3f} {f'{r.low:.3f}-{r.high:.3f}':>15} {r.model:>8.3f} "
-                     f"{f'{r.min:.3f}-{r.max:.3f}':>20}  {'yes' if r.in_band else 'NO'}")
+                     f"{f'{r.min:.3f}-{r.max:.3f}':>20}  {'yes' if r.in_band else 'NO'}{missing}")
     return "\n".join(lines)
 
 

@@ -303,13 +303,15 @@ class Scenario(Section):
 # ---------------------------------------------------------------------------------------------
 
 
-def _format_error(path: Path | str, err: ValidationError) -> str:
+def _format_error(path: Path | str, err: ValidationError, root: type[BaseModel] | None = None) -> str:
+    """One line per error: the file, the dotted key, what is wrong and what is allowed (keys of ``root``'s
+    tables, by default a scenario's)."""
     lines = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
-            section = _section_for(e["loc"][:-1])
+            section = _section_for(e["loc"][:-1], root or Scenario)
             allowed = ", ".join(section.model_fields) if section else ""
             msg = f"unknown key; allowed here: {allowed}"
         elif "ctx" in e and e["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
@@ -318,8 +320,7 @@ def _format_error(path: Path | str, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def _section_for(loc) -> type[BaseModel] | None:
-    model: type[BaseModel] = Scenario
+def _section_for(loc, model: type[BaseModel]) -> type[BaseModel] | None:
     for part in loc:
         if isinstance(part, int):
             continue

@@ -121,7 +121,7 @@ def load_spec(path: str | Path, **overrides) -> tuple[SweepSpec, Scenario]:
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError(_format_error(path, exc).replace("allowed here: ", "allowed here: ")) from None
+        raise SpecError(_format_error(path, exc, SweepSpec)) from None
     base = path.parent / spec.base  # a path relative to the spec, else the name of a built-in scenario
     source = base if base.is_file() else _builtin(spec.base)
     if source is None:
