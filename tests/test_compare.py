@@ -150,3 +150,11 @@ def test_a_schedule_beyond_the_run_is_warned_about(tmp_path, capsys):
                      "--reps", "2", "--executor", "serial", "--out", str(tmp_path / "w"), "-q"]) == 0
     err = capsys.readouterr().err
     assert "whistle_after_warmup: schedule entry for day 365 is after the last simulated day (19)" in err
+
+
+def test_every_built_in_scenario_has_labels_in_both_languages():
+    from sim.params import builtin_names
+    from sim.report.i18n import SCENARIO_LABELS
+
+    for name in builtin_names():
+        assert set(SCENARIO_LABELS.get(name, {})) == {"en", "zh"}, name

@@ -93,6 +93,7 @@ SCENARIO_LABELS: dict[str, dict[str, str]] = {
     "social_mobilisation": {"en": "Social mobilisation", "zh": "社会动员"},
     "wuzhi": {"en": "Five-mode integration", "zh": "五治融合"},
     "tianjin": {"en": "Tianjin", "zh": "天津"},
+    "beijing_reform": {"en": "Beijing reform 2018-19", "zh": "北京改革(2018-2019)"},
 }
 
 #: Levels of the organisational network, and kinds of its nodes.
