@@ -63,7 +63,7 @@ with warnings.catch_warnings():
 
 from .model import CoGovernanceModel
 from .params import builtin_names, load_scenario
-from .report.figures import LADDER, LEVEL_Y, MARKERS, NO_UNIT_COLOR, ladder_shares, network_layout, style
+from .report.figures import LADDER, MARKERS, NO_UNIT_COLOR, ladder_shares, levels_axis, network_layout, style
 from .report.i18n import kind_label, level_label, scenario_label
 from .report.i18n import t as report_text
 
@@ -419,14 +419,7 @@ class NetworkView(View):
                                                  c=np.zeros(int(shown.sum())), cmap=self.cmap, norm=self.norm,
                                                  edgecolors="#555555", linewidths=0.5, zorder=3))
                     self.layers.append((run, sc, units[shown]))
-            ax.set_yticks(list(LEVEL_Y.values()), [level_label(lv, lang) for lv in LEVEL_Y])
-            ax.set_xticks([])
-            ax.set_xlim(-0.03, 1.03)
-            ax.set_ylim(0.5, 9.6)
-            ax.grid(False)
-            for spine in ("left", "bottom"):
-                ax.spines[spine].set_visible(False)
-            ax.tick_params(axis="y", length=0)
+            levels_axis(ax, lang)
             ax.set_title(_run_title(model, run, lang), loc="left", fontsize=10, fontweight="normal")
         self.cbar = self.fig.colorbar(matplotlib.cm.ScalarMappable(norm=self.norm, cmap=self.cmap), ax=list(axes),
                                       shrink=0.8, pad=0.01)

@@ -151,13 +151,11 @@ def target_table(summaries: pd.DataFrame, targets: Targets) -> pd.DataFrame:
     """Each target against the model: replicate mean, sd, min and max, and whether the mean is in band."""
     rows = []
     for t in targets.target:
-        v = summaries[t.kpi].astype(float) if t.kpi in summaries else pd.Series(dtype=float)
-        mean = float(v.mean()) if len(v) else float("nan")
-        v = v.dropna()
+        v = (summaries[t.kpi].astype(float) if t.kpi in summaries else pd.Series(dtype=float)).dropna()
+        mean = float(v.mean()) if len(v) else float("nan")  # pandas' std/min/max of nothing are NaN too
         rows.append({"id": t.id, "kpi": t.kpi, "label": t.label, "target": t.value, "low": t.low, "high": t.high,
-                     "replicates": f"{len(v)} of {len(summaries)}", "model": mean, "sd": float(v.std()) if len(v) > 1 else float("nan"),
-                     "min": float(v.min()) if len(v) else float("nan"),
-                     "max": float(v.max()) if len(v) else float("nan"),
+                     "replicates": f"{len(v)} of {len(summaries)}", "model": mean, "sd": float(v.std()),
+                     "min": float(v.min()), "max": float(v.max()),
                      "in_band": bool(t.low <= mean <= t.high), "term": t.term(mean)})
     return pd.DataFrame(rows)
 
@@ -193,14 +191,12 @@ def calibrate(scenario: Scenario, targets: Targets, names: list[str], out: Path,
         pad = WIDEN * np.maximum(a_hi - a_lo, 1e-3 * (hi0 - lo0))
         lo, hi = np.maximum(lo0, a_lo - pad), np.minimum(hi0, a_hi + pad)
 
-    hist = pd.DataFrame(history)
-    best = hist.loc[hist["distance"].idxmin()]
+    best = hist.loc[hist["distance"].idxmin()]  # hist and accepted: all rounds, as left by the last one
     values = {n: float(best[n]) for n in names}
     spec = {"kind": "calibrate-final", "seed": seed, "values": values, "reps": final_reps}
     final = _run_stage("best point", _point_tasks(scenario, names, np.array([[values[n] for n in names]]),
                                                   replicate_seeds(seed, final_reps)),
                        out / "final", spec, executor, workers, progress)
-    accepted = hist.nsmallest(max(2, math.ceil(ACCEPT_SHARE * len(hist))), "distance")
     params = pd.DataFrame([{"parameter": n, "fitted": values[n], "search_low": ranges[n][0],
                             "search_high": ranges[n][1], "accepted_low": float(accepted[n].min()),
                             "accepted_high": float(accepted[n].max()),

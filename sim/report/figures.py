@@ -416,6 +416,18 @@ def network_layout(G, territory) -> dict[str, tuple[float, float]]:
     return pos
 
 
+def levels_axis(ax, lang: str, xmax: float = 1.03, labelsize=None) -> None:
+    """An axis of the organisational network: one row per level (city, district, street, community)."""
+    ax.set_yticks(list(LEVEL_Y.values()), [level_label(lv, lang) for lv in LEVEL_Y])
+    ax.set_xticks([])
+    ax.set_xlim(-0.03, xmax)
+    ax.set_ylim(0.5, 9.6)
+    ax.grid(False)
+    for spine in ("left", "bottom"):
+        ax.spines[spine].set_visible(False)
+    ax.tick_params(axis="y", length=0, labelsize=labelsize)
+
+
 @_figure_function
 def org_network(model, lang: str = "en", max_edges_platform: int = 0, max_edges_community: int = 1500) -> Figure:
     """The organisational network of one run, by level (city, district, street, community), each
@@ -470,14 +482,7 @@ def org_network(model, lang: str = "en", max_edges_platform: int = 0, max_edges_
                        norm=norm, edgecolors=edge, linewidths=lw, zorder=3)
     cbar = fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.8, pad=0.01)
     cbar.set_label(t("fig.network.colorbar", lang))
-    ax.set_yticks(list(LEVEL_Y.values()), [level_label(lv, lang) for lv in LEVEL_Y])
-    ax.set_xticks([])
-    ax.set_xlim(-0.03, 1.07)
-    ax.set_ylim(0.5, 9.6)
-    ax.grid(False)
-    for spine in ("left", "bottom"):
-        ax.spines[spine].set_visible(False)
-    ax.tick_params(axis="y", length=0, labelsize=11)
+    levels_axis(ax, lang, xmax=1.07, labelsize=11)
     kinds = [k for k in MARKERS if k in by_kind]
     handles = [Line2D([], [], ls="", marker=MARKERS[k], ms=8, mfc="#fdae61" if k not in ("party", "platform")
                       else NO_UNIT_COLOR, mec="#555555", label=kind_label(k, lang)) for k in kinds]
