@@ -5,10 +5,19 @@ Public API::
     from sim import CoGovernanceModel, load_scenario
     model = CoGovernanceModel("baseline", seed=1, preset="classroom").run(90)
     model.summary(); model.timeseries(); model.cases()
+
+``CoGovernanceModel`` is imported on first use, so that light modules (``sim.params``,
+``sim.registry``, the ``cogov levers`` command) do not load the model and Mesa.
 """
 
 from .params import Scenario, ScenarioError, load_scenario
-from .model import CoGovernanceModel
 
 __all__ = ["CoGovernanceModel", "Scenario", "ScenarioError", "load_scenario", "__version__"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name == "CoGovernanceModel":
+        from .model import CoGovernanceModel
+        return CoGovernanceModel
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
