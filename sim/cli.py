@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from .params import PRESETS, ScenarioError, load_scenario, scenarios_dir
+from .registry import SWEEP_KPIS
 
 
 def _fail(message: str) -> int:
@@ -100,10 +101,6 @@ def cmd_scenarios(args) -> int:
     return 0
 
 
-MAIN_KPIS = ("resolution_rate", "median_days_to_resolve", "escalations", "petitions", "trust_mean_end",
-             "cost_per_resolved")
-
-
 def _start_sweep(args, sampler: str | None = None):
     """Load the spec, check the output folder, run or resume the sweep. Returns (spec, out, report) or an exit code."""
     from .experiments.spec import SpecError, load_spec
@@ -174,7 +171,7 @@ def cmd_results(args) -> int:
     n_points = summaries["point"].nunique()
     expected = len({t["point"] for t in manifest["tasks"]})
     print(f"{len(summaries)} runs, {n_points} of {expected} points; mean [95% CI] across replicates:")
-    show = table[table["kpi"].isin(MAIN_KPIS)]
+    show = table[table["kpi"].isin(SWEEP_KPIS)]
     wide = show.assign(cell=show.apply(lambda r: f"{r['mean']:.3g} [{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
                                        if r["n"] > 1 else f"{r['mean']:.3g}", axis=1))
     print(wide.pivot(index=["point", *params], columns="kpi", values="cell").to_string())
@@ -198,11 +195,11 @@ def cmd_sensitivity(args) -> int:
     table = sensitivity_table(args.method, prob, X, summaries, kpis, seed=spec.seed)
     table.to_csv(out / "sensitivity.csv", index=False)
     table.to_parquet(out / "sensitivity.parquet", index=False)
-    fig = sensitivity_figure(table, args.method, list(MAIN_KPIS))
+    fig = sensitivity_figure(table, args.method, list(SWEEP_KPIS))
     fig.savefig(out / "sensitivity.png", dpi=120)
     cols = ["kpi", "parameter", *(["S1", "S1_conf", "ST", "ST_conf"] if args.method == "sobol"
                                   else ["mu_star", "mu_star_conf", "sigma"])]
-    print(table[table["kpi"].isin(MAIN_KPIS)][cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(table[table["kpi"].isin(SWEEP_KPIS)][cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"tables: {out}/sensitivity.csv, .parquet; figure: {out}/sensitivity.png")
     return 0
 

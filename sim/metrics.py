@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .disputes import TYPE_NAMES, Channel, Eruption, Handler, Level, State
+from .registry import KPIS, RUN_TABLE
 
 OUTCOME_COUNTER = {State.RESOLVED: "resolved", State.SUPERFICIAL: "closed_superficially",
                    State.ERUPTED: "erupted", State.WITHDRAWN: "withdrawn"}
@@ -242,26 +243,13 @@ def summary(model) -> dict:
     }
 
 
-#: KPIs printed by ``cogov run``, with their formats.
-KPI_FORMATS = {
-    "residents": "{:,.0f}", "cases_total": "{:,.0f}", "detected": "{:,.0f}", "resolved": "{:,.0f}",
-    "closed_superficially": "{:,.0f}", "reopened": "{:,.0f}", "erupted": "{:,.0f}", "open_end": "{:,.0f}",
-    "resolution_rate": "{:.3f}", "resolved_per_detected": "{:.3f}", "closure_rate_reported": "{:.3f}", "median_days_to_resolve": "{:.1f}",
-    "p90_days_to_resolve": "{:.1f}", "share_resolved_grassroots": "{:.3f}", "share_resolved_street": "{:.3f}",
-    "share_resolved_above_street": "{:.3f}", "escalations": "{:,.0f}", "bounces": "{:,.0f}",
-    "routing_accuracy": "{:.3f}", "petitions": "{:,.0f}", "collective_incidents": "{:,.0f}",
-    "trust_mean_end": "{:.3f}", "satisfaction_mean": "{:.3f}", "dept_resolution_rate": "{:.3f}",
-    "dept_satisfaction": "{:.3f}", "worker_utilisation_mean": "{:.3f}", "worker_turnover": "{:.3f}",
-    "person_days": "{:,.0f}", "budget": "{:,.0f}", "cost_per_resolved": "{:,.0f}",
-}
-
-
 def kpi_table(summaries: dict[str, dict]) -> str:
-    """A plain-text table: one row per KPI, one column per run."""
+    """A plain-text table: one row per KPI of ``registry.RUN_TABLE`` (in its format), one column per run."""
     names = list(summaries)
     width = max(12, *(len(n) for n in names))
     lines = [f"{'KPI':<28}" + "".join(f"{n:>{width + 2}}" for n in names)]
-    for key, fmt in KPI_FORMATS.items():
+    for key in RUN_TABLE:
+        fmt = KPIS[key].fmt
         cells = []
         for n in names:
             v = summaries[n].get(key)

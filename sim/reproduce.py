@@ -40,6 +40,7 @@ import pandas as pd
 from scipy import stats
 
 from .params import PRESETS, Scenario, ScenarioError, load_scenario
+from .registry import KPIS
 
 # ------------------------------------------------------------------------------------------------
 # The design, as data
@@ -102,17 +103,12 @@ ARMS: dict[str, Arm] = {
 #: Sections an arm may change: levers, plus detection for claim 6's early-detection experiment.
 ARM_SECTIONS = ("levers", "detection")
 
-#: Direction of "better" of each KPI used: +1 higher is better, -1 lower is better.
-BETTER = {"bounces": -1, "median_days_to_resolve": -1, "resolved_per_detected": 1, "closed_superficially": -1,
-          "satisfaction_mean": 1, "escalations": -1, "erupted": -1, "worker_utilisation_mean": -1,
-          "median_days_to_detect": -1}
-
-
 @dataclass(frozen=True)
 class Row:
     """One test: the ``kpi`` of a contrast of arms (``weights``); ``claimed`` is +1 when the claim
-    says the contrast is *better* on this KPI (by ``BETTER``), -1 when it says *worse*. A ``context``
-    row gets a verdict too but does not count in the claim's overall result."""
+    says the contrast is *better* on this KPI (by its direction in ``registry.KPIS``), -1 when it
+    says *worse*. A ``context`` row gets a verdict too but does not count in the claim's overall
+    result."""
 
     experiment: str
     kpi: str
@@ -318,7 +314,7 @@ def findings_table(summaries: pd.DataFrame, claims=CLAIMS, confidence: float = 0
             effect, lo, hi, n = paired_ci(vals.to_numpy(), confidence)
             base = summaries[(summaries["arm"] == "baseline") & summaries["replicate"].isin(vals.index)]
             base_mean = float(base[r.kpi].astype(float).mean()) if n else float("nan")
-            better = BETTER[r.kpi]
+            better = KPIS[r.kpi].better
             rows.append({
                 "claim_id": c.id, "claim": c.claim, "role": "context" if r.context else "test",
                 "experiment": r.experiment, "contrast": contrast_text(r.weights),

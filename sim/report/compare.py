@@ -19,25 +19,11 @@ from ..experiments.spec import run_key
 from ..experiments.store import SweepStore
 from ..experiments.sweep import SweepReport, fingerprint, run_tasks
 from ..params import Scenario, load_scenario
+from ..registry import REPORT_KPIS, REPORT_SERIES
 from ..streams import replicate_seeds
 
 DEFAULT_SCENARIOS = ("baseline", "empowerment_only", "empowerment", "whistle", "incentives", "info_sharing",
                      "fengqiao", "social_mobilisation", "wuzhi")
-
-#: KPIs in the report's table, in order.
-REPORT_KPIS = ("resolution_rate", "median_days_to_resolve", "share_resolved_grassroots", "share_resolved_street",
-               "share_resolved_above_street", "escalations", "petitions", "collective_incidents", "trust_mean_end",
-               "satisfaction_mean", "worker_utilisation_mean", "worker_turnover", "cost_per_resolved",
-               "closure_rate_reported", "dept_resolution_rate", "bounces")
-
-#: Direction of "better" for each KPI (+1 higher is better, -1 lower is better, 0 neither).
-BETTER = {"resolution_rate": 1, "median_days_to_resolve": -1, "share_resolved_grassroots": 1,
-          "share_resolved_street": 0, "share_resolved_above_street": -1, "escalations": -1, "petitions": -1,
-          "collective_incidents": -1, "trust_mean_end": 1, "satisfaction_mean": 1, "worker_utilisation_mean": 0,
-          "worker_turnover": -1, "cost_per_resolved": -1, "closure_rate_reported": 0, "dept_resolution_rate": 1,
-          "bounces": -1}
-
-BANDS = ("open", "resolution_rate_30d", "trust_mean")
 
 
 @dataclass
@@ -103,5 +89,5 @@ def analyse(out: Path) -> Comparison:
         names=names, summaries=summaries,
         stats=group_stats(summaries, "scenario", kpis),
         diffs=paired_differences(summaries, "scenario", names[0], kpis),
-        bands=timeseries_bands(ts, "scenario", [c for c in BANDS if c in ts.columns]),
+        bands=timeseries_bands(ts, "scenario", [c for c in REPORT_SERIES if c in ts.columns]),
         reps=manifest["spec"]["reps"], days=first["days"], preset=first["preset"], seed=manifest["root_seed"])

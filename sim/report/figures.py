@@ -23,6 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
+from ..registry import KPIS, REPORT_SERIES
 from .i18n import font_families, kind_label, level_label, scenario_label, t
 
 REFERENCE_COLOR = "#3a3a3a"
@@ -108,7 +109,7 @@ def timeseries_bands(comp, lang: str = "en") -> Figure:
     """Backlog (open cases), 30-day resolution rate and mean trust over time: one line per
     scenario (mean of replicates) with its 95% band."""
     bands = comp.bands
-    columns = [c for c in ("open", "resolution_rate_30d", "trust_mean") if c in bands["column"].unique()]
+    columns = [c for c in REPORT_SERIES if c in bands["column"].unique()]
     colors = scenario_colors(comp.names)
     fig = _new_figure((11, 3.0 * max(len(columns), 1) + 1.2))
     axes = fig.subplots(max(len(columns), 1), 1, sharex=True, squeeze=False)[:, 0]
@@ -216,10 +217,6 @@ def _stat(stats: pd.DataFrame, kpi: str, names: list[str], lo: float = -np.inf, 
     return d
 
 
-#: The values a KPI of the scatter plots can take.
-BOUNDS = {"resolution_rate": (0.0, 1.0), "closure_rate_reported": (0.0, 1.0), "cost_per_resolved": (0.0, np.inf)}
-
-
 def _err(d: pd.DataFrame, scale: float) -> np.ndarray:
     lo = ((d["mean"] - d["ci_low"]) * scale).to_numpy(float)
     hi = ((d["ci_high"] - d["mean"]) * scale).to_numpy(float)
@@ -274,7 +271,8 @@ def _place_labels(fig: Figure, ax, xs, ys, labels: list[str], colors: list[str])
 
 def _scatter_ci(fig: Figure, ax, comp, xkpi: str, ykpi: str, xscale: float, yscale: float, lang: str):
     colors = scenario_colors(comp.names)
-    x, y = _stat(comp.stats, xkpi, comp.names, *BOUNDS[xkpi]), _stat(comp.stats, ykpi, comp.names, *BOUNDS[ykpi])
+    x = _stat(comp.stats, xkpi, comp.names, *KPIS[xkpi].range)
+    y = _stat(comp.stats, ykpi, comp.names, *KPIS[ykpi].range)
     xs, ys = x["mean"].to_numpy(float) * xscale, y["mean"].to_numpy(float) * yscale
     xerr, yerr = _err(x, xscale), _err(y, yscale)
     for i, name in enumerate(comp.names):
@@ -316,8 +314,8 @@ def reported_vs_real(comp, lang: str = "en") -> Figure:
     ax = fig.subplots()
     xs, ys, labels, colors = _scatter_ci(fig, ax, comp, "resolution_rate", "closure_rate_reported", 100.0, 100.0,
                                          lang)
-    x = _stat(comp.stats, "resolution_rate", comp.names, *BOUNDS["resolution_rate"])
-    y = _stat(comp.stats, "closure_rate_reported", comp.names, *BOUNDS["closure_rate_reported"])
+    x = _stat(comp.stats, "resolution_rate", comp.names, *KPIS["resolution_rate"].range)
+    y = _stat(comp.stats, "closure_rate_reported", comp.names, *KPIS["closure_rate_reported"].range)
     values = np.concatenate([v.to_numpy(float) * 100.0 for v in (x["mean"], x["ci_low"], x["ci_high"],
                                                                   y["mean"], y["ci_low"], y["ci_high"])])
     values = values[np.isfinite(values)]

@@ -1,8 +1,9 @@
 """Labels of the comparison report in English and Chinese, and the font that draws Chinese.
 
-Every piece of text the report shows comes from here: KPI and scenario names, figure titles,
-axis labels, table headers, section headings and the sentence templates of the summary
-(``str.format`` fields, filled from the tables by ``sim.report.report``).
+Every piece of text the report shows comes from here: scenario names, figure titles, axis
+labels, table headers, section headings and the sentence templates of the summary
+(``str.format`` fields, filled from the tables by ``sim.report.report``). KPI labels, kinds and
+units are those of ``sim.registry`` (``kpi_label``; ``t`` finds KPI labels too).
 
 Chinese glyphs come from Noto Sans CJK SC, shipped by the ``mplfonts`` package (a dependency),
 or from any font with CJK glyphs that matplotlib already knows.
@@ -11,59 +12,21 @@ or from any font with CJK glyphs that matplotlib already knows.
 from __future__ import annotations
 
 import importlib.util
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
+from ..registry import KINDS, KPIS, unit_label
+
 LANGS = ("en", "zh")
 
-#: KPI labels (REPORT_KPIS, the outcome counts of the escalation ladder, and the band columns).
-KPI_LABELS: dict[str, dict[str, str]] = {
-    "resolution_rate": {"en": "Resolution rate", "zh": "实际解决率"},
-    "median_days_to_resolve": {"en": "Median days to resolve", "zh": "解决用时中位数"},
-    "share_resolved_grassroots": {"en": "Resolved at grassroots", "zh": "基层解决占比"},
-    "share_resolved_street": {"en": "Resolved at street", "zh": "街道解决占比"},
-    "share_resolved_above_street": {"en": "Resolved above street", "zh": "街道以上解决占比"},
-    "escalations": {"en": "Escalations", "zh": "逐级上报次数"},
-    "petitions": {"en": "Petitions", "zh": "越级上访"},
-    "collective_incidents": {"en": "Collective incidents", "zh": "群体性事件"},
-    "trust_mean_end": {"en": "Residents' trust (end)", "zh": "居民信任度（期末）"},
-    "satisfaction_mean": {"en": "Satisfaction", "zh": "群众满意度"},
-    "worker_utilisation_mean": {"en": "Community workers' load", "zh": "社区工作者负荷"},
-    "worker_turnover": {"en": "Community worker turnover", "zh": "社区工作者流失率"},
-    "cost_per_resolved": {"en": "Cost per resolved case", "zh": "每件解决成本"},
-    "closure_rate_reported": {"en": "Reported closure rate", "zh": "上报办结率"},
-    "dept_resolution_rate": {"en": "Resolution rate, cases needing departments", "zh": "涉部门案件解决率"},
-    "bounces": {"en": "Bounces (passing the buck)", "zh": "推诿退回次数"},
-    # outcome counts (escalation ladder) and daily series (bands)
-    "resolved": {"en": "Resolved", "zh": "实际解决"},
-    "superficial_end": {"en": "Closed superficially", "zh": "表面办结"},
-    "erupted": {"en": "Erupted (petition or incident)", "zh": "激化（上访或群体性事件）"},
-    "withdrawn": {"en": "Faded or given up", "zh": "自行消散或放弃"},
-    "open_end": {"en": "Still open", "zh": "仍未办结"},
-    "open": {"en": "Open cases (backlog)", "zh": "未结案件（积压）"},
-    "resolution_rate_30d": {"en": "Resolution rate, last 30 days", "zh": "近30天解决率"},
-    "trust_mean": {"en": "Residents' mean trust", "zh": "居民平均信任度"},
-}
-
-#: How each KPI's numbers are shown: rate (a fraction, shown in per cent; differences in
-#: percentage points), days, count (mean count per run), index (0-1), per_year, yuan.
-KPI_KIND: dict[str, str] = {
-    "resolution_rate": "rate", "median_days_to_resolve": "days", "share_resolved_grassroots": "rate",
-    "share_resolved_street": "rate", "share_resolved_above_street": "rate", "escalations": "count",
-    "petitions": "count", "collective_incidents": "count", "trust_mean_end": "index", "satisfaction_mean": "index",
-    "worker_utilisation_mean": "rate", "worker_turnover": "per_year", "cost_per_resolved": "yuan",
-    "closure_rate_reported": "rate", "dept_resolution_rate": "rate", "bounces": "count",
-    "resolved": "count", "superficial_end": "count", "erupted": "count", "withdrawn": "count", "open_end": "count",
-    "open": "count", "resolution_rate_30d": "rate", "trust_mean": "index",
-}
-
-#: Unit after a KPI label in a table header.
+#: Unit after a KPI label in a table header, by the KPI's kind (``registry.KINDS``); a
+#: ``per_year`` KPI names its own unit (per worker-year, per resident...).
 HEADER_UNITS: dict[str, dict[str, str]] = {
     "rate": {"en": " (%)", "zh": "（%）"},
     "days": {"en": " (days)", "zh": "（天）"},
     "count": {"en": " (per run)", "zh": "（每次运行）"},
     "index": {"en": " (0–1)", "zh": "（0–1）"},
-    "per_year": {"en": " (per worker-year)", "zh": "（每人每年）"},
     "yuan": {"en": " (yuan)", "zh": "（元）"},
 }
 
@@ -76,9 +39,6 @@ INLINE_UNITS: dict[str, dict[str, tuple[str, str]]] = {
     "per_year": {"en": ("", ""), "zh": ("", "")},
     "yuan": {"en": (" yuan", " yuan"), "zh": ("元", "元")},
 }
-
-#: Digits after the decimal point, by kind (rates after scaling to per cent).
-DECIMALS = {"rate": 1, "days": 1, "count": 1, "index": 3, "per_year": 3, "yuan": 0}
 
 #: Scenario names of scenarios/*.toml.
 SCENARIO_LABELS: dict[str, dict[str, str]] = {
@@ -288,18 +248,24 @@ def _check_lang(lang: str) -> str:
 
 
 def t(key: str, lang: str) -> str:
-    """The text of ``key`` in ``lang`` ("en" or "zh"); KPI keys are looked up too."""
+    """The text of ``key`` in ``lang`` ("en" or "zh"); KPI names give the KPI's label."""
     _check_lang(lang)
-    for table in (TEXT, KPI_LABELS):
-        if key in table:
-            return table[key][lang]
-    raise KeyError(f"no report text {key!r}")
+    if key in TEXT:
+        return TEXT[key][lang]
+    if key in KPIS:
+        return KPIS[key].label(lang)
+    raise KeyError(f"no text {key!r}")
 
 
 def kpi_label(kpi: str, lang: str) -> str:
-    """A KPI's label; an unknown KPI is shown by its name."""
+    """A KPI's label (``registry.KPIS``); an unknown KPI is shown by its name."""
     _check_lang(lang)
-    return KPI_LABELS[kpi][lang] if kpi in KPI_LABELS else kpi
+    return KPIS[kpi].label(lang) if kpi in KPIS else kpi
+
+
+def kpi_kind(kpi: str) -> str:
+    """A KPI's kind (``registry.KINDS``); an unknown KPI is shown as an index."""
+    return KPIS[kpi].kind if kpi in KPIS else "index"
 
 
 def scenario_label(name: str, lang: str) -> str:
@@ -322,7 +288,11 @@ def kind_label(kind: str, lang: str) -> str:
 
 def kpi_header(kpi: str, lang: str) -> str:
     """A KPI's label with its unit, for table rows: "Resolution rate (%)"."""
-    return kpi_label(kpi, lang) + HEADER_UNITS[KPI_KIND.get(kpi, "index")][lang]
+    kind = kpi_kind(kpi)
+    if kind == "per_year":
+        unit = unit_label(KPIS[kpi].unit, lang)
+        return kpi_label(kpi, lang) + (f" ({unit})" if lang == "en" else f"（{unit}）")
+    return kpi_label(kpi, lang) + HEADER_UNITS[kind][lang]
 
 
 def fmt_number(kpi: str, value, lang: str, signed: bool = False, unit: bool = False, diff: bool = False,
@@ -337,15 +307,20 @@ def fmt_number(kpi: str, value, lang: str, signed: bool = False, unit: bool = Fa
     _check_lang(lang)
     if value is None or value != value:  # None or NaN
         return t("table.na", lang)
-    kind = KPI_KIND.get(kpi, "index")
-    v = float(value) * (100.0 if kind == "rate" else 1.0)
-    digits = DECIMALS[kind] if digits is None else digits
+    kind = kpi_kind(kpi)
+    v = float(value) * KINDS[kind].scale
+    digits = KINDS[kind].decimals if digits is None else digits
     if round(v, digits) == 0:
         v = 0.0  # no "-0.0"
     text = f"{v:{'+' if signed and v != 0 else ''},.{digits}f}"
     if unit:
         text += INLINE_UNITS[kind][lang][1 if diff else 0]
     return text
+
+
+def display_width(text: str) -> int:
+    """Columns a string takes in a terminal (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def join(items: list[str], lang: str) -> str:

@@ -20,25 +20,22 @@ import re
 import shutil
 import struct
 import tempfile
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..experiments.analysis import group_stats, paired_differences
-from .compare import BETTER, REPORT_KPIS
-from .i18n import DECIMALS, KPI_KIND, _check_lang, cjk_font, fmt_number, join, kpi_header, kpi_label, scenario_label, t
-
-#: KPIs with a sentence of their own in the summary (the scorecard counts every KPI with a direction).
-MAIN_KPIS = ("resolution_rate", "median_days_to_resolve", "share_resolved_grassroots", "escalations", "petitions",
-             "collective_incidents", "trust_mean_end", "satisfaction_mean", "cost_per_resolved")
+from ..registry import KINDS, KPIS, REPORT_KPIS, REPORT_SUMMARY_KPIS
+from .i18n import (_check_lang, cjk_font, display_width, fmt_number, join, kpi_header, kpi_kind, kpi_label,
+                   scenario_label, t)
 
 FIGURE_FILES = ("timeseries.png", "ladder.png", "cost.png", "reported.png", "network.png")
 
-#: The values a KPI of each kind can take: intervals of levels are cut to them.
-RANGES = {"rate": (0.0, 1.0), "index": (0.0, 1.0), "days": (0.0, math.inf), "count": (0.0, math.inf),
-          "per_year": (0.0, math.inf), "yuan": (0.0, math.inf)}
+
+def _better(kpi: str) -> int:
+    """The KPI's direction of better (``registry.KPIS``); 0 for a KPI the registry does not know."""
+    return KPIS[kpi].better if kpi in KPIS else 0
 
 
 # ------------------------------------------------------------------------------------------------
@@ -80,7 +77,7 @@ class Cell:
 
 def level_digits(kpi: str, means) -> int | None:
     """Decimals of a row's levels: counts in the hundreds and more are shown without decimals."""
-    kind = KPI_KIND.get(kpi, "index")
+    kind = kpi_kind(kpi)
     finite = [abs(m) for m in means if _finite(m)]
     if kind == "count" and finite and max(finite) >= 100:
         return 0
@@ -91,9 +88,9 @@ def diff_digits(kpi: str, lo: float, hi: float, base: int | None = None) -> int 
     """Decimals that show the half-width of a difference's interval with at least one significant
     digit (at most two more than the row's usual ones): a change of trust of +0.0013 [+0.0010,
     +0.0017] rather than +0.001 [+0.001, +0.002]."""
-    kind = KPI_KIND.get(kpi, "index")
-    base = DECIMALS[kind] if base is None else base
-    half = (hi - lo) / 2 * (100.0 if kind == "rate" else 1.0)
+    kind = KINDS[kpi_kind(kpi)]
+    base = kind.decimals if base is None else base
+    half = (hi - lo) / 2 * kind.scale
     if not (_finite(half) and half > 0):
         return None
     need = math.ceil(-math.log10(half))
@@ -117,12 +114,12 @@ def kpi_cells(comp) -> Table:
     kpis = [k for k in REPORT_KPIS if k in comp.stats["kpi"].unique()]
     table = Table(kpis, names)
     for kpi in kpis:
-        better = BETTER.get(kpi, 0)
+        better = _better(kpi)
+        low, high = KPIS[kpi].range if kpi in KPIS else (-math.inf, math.inf)
         for name in names:
             c = Cell()
             if (name, kpi) in stats.index:
                 row = stats.loc[(name, kpi)]
-                low, high = RANGES[KPI_KIND.get(kpi, "index")] if kpi in KPI_KIND else (-math.inf, math.inf)
                 c.mean = float(row["mean"])
                 c.lo = min(max(float(row["ci_low"]), low), high)
                 c.hi = min(max(float(row["ci_high"]), low), high)
@@ -186,7 +183,7 @@ def _paren(text: str, inner: str, lang: str) -> str:
 
 def _kpi_sentences(kpi: str, table: Table, lang: str) -> list[str]:
     names, ref = table.names, table.names[0]
-    better = BETTER.get(kpi, 0)
+    better = _better(kpi)
     label = kpi_label(kpi, lang)
     cells = {nm: table.cells[(nm, kpi)] for nm in names}
     means = np.array([cells[nm].mean for nm in names], dtype=float)
@@ -288,7 +285,7 @@ def summarise(comp, lang: str, table: Table | None = None) -> Summary:
     table = table or kpi_cells(comp)
     names, ref = table.names, table.names[0]
     lab = scenario_label
-    directed = [k for k in table.kpis if BETTER.get(k, 0)]
+    directed = [k for k in table.kpis if _better(k)]
     overview, scorecard = [], []
     if len(names) < 2:
         overview.append(t("sum.only_reference", lang).format(ref=lab(ref, lang)))
@@ -318,7 +315,7 @@ def summarise(comp, lang: str, table: Table | None = None) -> Summary:
                 overview.append(t("sum.overview_none", lang).format(ref=lab(ref, lang), n=len(directed)))
     kpis = []
     if len(names) > 1:
-        for kpi in MAIN_KPIS:
+        for kpi in REPORT_SUMMARY_KPIS:
             if kpi in table.kpis:
                 kpis.append(" ".join(_kpi_sentences(kpi, table, lang)) if lang == "en"
                             else "".join(_kpi_sentences(kpi, table, lang)))
@@ -348,18 +345,13 @@ def _cell_texts(kpi: str, c: Cell, ref: bool, lang: str) -> tuple[str, str]:
     return first, second
 
 
-def _width(text: str) -> int:
-    """Columns a string takes in a terminal (CJK characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-
-
 def _pad(text: str, width: int, right: bool = False) -> str:
-    fill = " " * max(width - _width(text), 0)
+    fill = " " * max(width - display_width(text), 0)
     return fill + text if right else text + fill
 
 
 def _direction(kpi: str, lang: str) -> str:
-    return {1: "↑", -1: "↓"}.get(BETTER.get(kpi, 0), " ")
+    return {1: "↑", -1: "↓"}.get(_better(kpi), " ")
 
 
 def kpi_table_text(comp, lang: str, width: int | None = None) -> str:
@@ -372,15 +364,15 @@ def kpi_table_text(comp, lang: str, width: int | None = None) -> str:
     names, ref = table.names, table.names[0]
     width = width or shutil.get_terminal_size((120, 24)).columns
     rows = {k: f"{_direction(k, lang)} {kpi_header(k, lang)}" for k in table.kpis}
-    label_w = max([_width(t("table.kpi", lang))] + [_width(r) for r in rows.values()]) + 2
+    label_w = max([display_width(t("table.kpi", lang))] + [display_width(r) for r in rows.values()]) + 2
     texts = {}
     for k in table.kpis:
         for nm in names:
             c = table.cells[(nm, k)]
             a, b = _cell_texts(k, c, nm == ref, lang)
             texts[(nm, k)] = (("★ " if c.best else "") + a, b)
-    col_w = {nm: max([_width(scenario_label(nm, lang) + (" *" if nm == ref else ""))]
-                     + [_width(x) for k in table.kpis for x in texts[(nm, k)]]) + 2 for nm in names}
+    col_w = {nm: max([display_width(scenario_label(nm, lang) + (" *" if nm == ref else ""))]
+                     + [display_width(x) for k in table.kpis for x in texts[(nm, k)]]) + 2 for nm in names}
     blocks, cur, used = [], [], label_w
     for nm in names:
         if cur and used + col_w[nm] > width:
@@ -394,7 +386,7 @@ def kpi_table_text(comp, lang: str, width: int | None = None) -> str:
     for block in blocks:
         head = _pad(t("table.kpi", lang), label_w) + "".join(
             _pad(scenario_label(nm, lang) + (" *" if nm == ref else ""), col_w[nm], right=True) for nm in block)
-        lines += [head, "-" * _width(head)]
+        lines += [head, "-" * display_width(head)]
         for k in table.kpis:
             lines.append(_pad(rows[k], label_w) + "".join(_pad(texts[(nm, k)][0], col_w[nm], right=True)
                                                            for nm in block))
@@ -500,7 +492,7 @@ def render_markdown(comp, lang: str, table: Table, summary: Summary, figures: li
 
 
 def _better_text(kpi: str, lang: str) -> str:
-    b = BETTER.get(kpi, 0)
+    b = _better(kpi)
     return {1: "↑ " + t("table.higher", lang), -1: "↓ " + t("table.lower", lang)}.get(b, t("table.neither", lang))
 
 
@@ -690,5 +682,5 @@ def write_report(comp, out: Path, lang: str, network_model=None) -> list[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-__all__ = ["MAIN_KPIS", "kpi_cells", "kpi_table_text", "render_html", "render_markdown", "summarise", "write_report"]
+__all__ = ["kpi_cells", "kpi_table_text", "render_html", "render_markdown", "summarise", "write_report"]
 
