@@ -63,9 +63,9 @@ with warnings.catch_warnings():
 
 from .model import CoGovernanceModel
 from .params import builtin_names, load_scenario
+from .registry import LEVERS as LEVER_REGISTRY
 from .report.figures import LADDER, MARKERS, NO_UNIT_COLOR, ladder_shares, levels_axis, network_layout, style
-from .report.i18n import kind_label, level_label, scenario_label
-from .report.i18n import t as report_text
+from .report.i18n import kind_label, kpi_label, level_label, lever_label, scenario_label, t
 
 PRESET = "classroom"
 HORIZON = 1825          # days a run may go on (five years); Play stops there
@@ -75,79 +75,11 @@ MAX_RESIDENTS = 400     # residents drawn from the chosen community
 RUNS = ("A", "B")
 RUN_COLORS = {"A": "#3a3a3a", "B": "#d95f02"}
 
-#: The levers the app shows, in order; "evaluation" is the regime slider (see evaluation_weights).
-LEVERS = ("authority_devolution", "resources_follow", "whistle_power", "evaluation", "info_sharing",
-          "social_org_funding", "party_attention")
+#: The sliders the app shows, in order: levers of ``registry.LEVERS``, and "evaluation", the
+#: regime slider that moves three of them (see evaluation_weights).
+SLIDERS = ("authority_devolution", "resources_follow", "whistle_power", "evaluation", "info_sharing",
+           "social_org_funding", "party_attention")
 EVALUATION_WEIGHTS = ("w_process", "w_closures", "w_satisfaction")
-
-TEXT: dict[str, dict[str, str]] = {
-    "title": {"en": "cogov: co-governance of disputes (classroom city)", "zh": "cogov：矛盾纠纷多元共治（课堂城市）"},
-    "lesson": {"en": "Lesson", "zh": "课堂设置"},
-    "language": {"en": "Language", "zh": "语言"},
-    "scenario": {"en": "Scenario", "zh": "方案"},
-    "scenario_a": {"en": "Scenario A", "zh": "方案A"},
-    "scenario_b": {"en": "Scenario B", "zh": "方案B"},
-    "seed": {"en": "Seed (on Reset)", "zh": "随机种子（Reset后生效）"},
-    "side_by_side": {"en": "Side by side: A and B on the same seed", "zh": "并排对比：A与B使用相同随机种子"},
-    "levers": {"en": "Levers", "zh": "改革杠杆"},
-    "levers_of": {"en": "Levers of run", "zh": "调整哪一组的杠杆"},
-    "levers_note": {"en": "A lever moved during a run acts from the next day; Reset restarts at day 0 with the "
-                          "levers as set.",
-                    "zh": "运行中调整的杠杆从下一天起生效；点击 Reset 将以当前杠杆从第0天重新开始。"},
-    "evaluation_note": {"en": "evaluation {e:.2f}: process {p:.2f}, closures {c:.2f}, satisfaction {s:.2f}",
-                        "zh": "考核 {e:.2f}：痕迹 {p:.2f}，办结数 {c:.2f}，满意度 {s:.2f}"},
-    "differs": {"en": "B differs from A in: {items}", "zh": "B与A的不同：{items}"},
-    "same": {"en": "A and B have the same levers: they run identically.",
-             "zh": "A与B的杠杆完全相同：两者运行结果一致。"},
-    "views": {"en": "Views", "zh": "视图"},
-    "colour_by": {"en": "Colour units by", "zh": "单位着色依据"},
-    "by_backlog": {"en": "backlog", "zh": "积压案件"},
-    "by_effort": {"en": "effort", "zh": "工作投入"},
-    "community": {"en": "Community", "zh": "社区"},
-    "day": {"en": "Day {day}", "zh": "第{day}天"},
-    "kpi": {"en": "Indicator", "zh": "指标"},
-    "ended": {"en": "The run has reached its last day ({days}); press Reset to start again.",
-              "zh": "已运行到最后一天（{days}天）；点击 Reset 重新开始。"},
-    # KPIs of the table (beyond i18n's)
-    "k.day": {"en": "Day", "zh": "天数"},
-    "k.cases": {"en": "Cases so far", "zh": "累计案件"},
-    "k.open": {"en": "Open cases (backlog)", "zh": "未结案件（积压）"},
-    "k.resolved": {"en": "Resolved", "zh": "实际解决"},
-    "k.resolution_rate": {"en": "Resolution rate", "zh": "实际解决率"},
-    "k.grassroots": {"en": "Resolved at grassroots", "zh": "基层解决占比"},
-    "k.trust": {"en": "Residents' mean trust", "zh": "居民平均信任度"},
-    "k.mobilised": {"en": "Residents mobilised now", "zh": "当前被动员居民"},
-    "k.eruptions": {"en": "Petitions and collective incidents", "zh": "上访与群体性事件"},
-    # figures
-    "f.network": {"en": "Organisational network, {what} (day {day})", "zh": "组织网络：{what}（第{day}天）"},
-    "f.backlog_bar": {"en": "open cases held", "zh": "持有未结案件"},
-    "f.effort_bar": {"en": "effort (0–1)", "zh": "工作投入（0–1）"},
-    "f.residents": {"en": "{community}: residents by grid (day {day})",
-                    "zh": "{community}：按网格排列的居民（第{day}天）"},
-    "f.grievance": {"en": "grievance", "zh": "怨气"},
-    "f.trust": {"en": "trust", "zh": "信任度"},
-    "f.mobilised": {"en": "mobilised", "zh": "已被动员"},
-    "f.open": {"en": "Backlog: open cases", "zh": "积压：未结案件"},
-    "f.rate": {"en": "Resolution rate, last 30 days (%)", "zh": "近30天实际解决率（%）"},
-    "f.grassroots": {"en": "Resolved at grassroots, so far (%)", "zh": "基层解决占比，累计（%）"},
-    "f.trust_mean": {"en": "Residents' mean trust", "zh": "居民平均信任度"},
-    "f.ladder": {"en": "Where the cases ended so far (% of all cases, day {day})",
-                 "zh": "案件去向（占全部案件%，第{day}天）"},
-    # levers
-    "authority_devolution": {"en": "Authority to the grassroots", "zh": "赋权：权力下放到街道社区"},
-    "resources_follow": {"en": "Staff and money follow the work", "zh": "人随事走、钱随事拨"},
-    "whistle_power": {"en": "Streets' whistles", "zh": "街乡吹哨、部门报到"},
-    "evaluation": {"en": "Evaluation: traces → outcomes", "zh": "考核：痕迹 → 实绩与满意度"},
-    "info_sharing": {"en": "Information sharing", "zh": "信息共享（一网统管）"},
-    "social_org_funding": {"en": "Purchased social services", "zh": "购买社会组织服务"},
-    "party_attention": {"en": "Party coordination attention", "zh": "党委统筹协调力度"},
-}
-
-
-def text(key: str, lang: str) -> str:
-    """The app's text of ``key`` in ``lang``."""
-    return TEXT[key][lang]
-
 
 def scenario_names() -> list[str]:
     """The built-in scenarios a class can pick (all but the full-scale ones)."""
@@ -177,6 +109,12 @@ def evaluation_position(levers) -> float:
 def lever_value(levers, name: str) -> float:
     """The slider value of ``name`` for a ``Levers`` set (``evaluation``: the regime position)."""
     return evaluation_position(levers) if name == "evaluation" else float(getattr(levers, name))
+
+
+def slider_range(name: str) -> tuple[float, float]:
+    """The range of a slider: the lever's (``registry.LEVERS``); the evaluation slider's is 0-1."""
+    lever = LEVER_REGISTRY.get(name)
+    return (lever.low, lever.high) if lever is not None else (0.0, 1.0)
 
 
 def lever_settings(name: str, value: float) -> dict[str, float]:
@@ -264,7 +202,7 @@ class ClassroomModel(mesa.Model):
 
     def slider_values(self) -> tuple:
         """The slider values in force, run by run (a change shows on the sliders)."""
-        return tuple(round(self.slider_value(run, name), 4) for run in self.runs for name in LEVERS)
+        return tuple(round(self.slider_value(run, name), 4) for run in self.runs for name in SLIDERS)
 
     def set_lever(self, run: str, name: str, value: float) -> None:
         """Move a lever of ``run`` from its next day on (a schedule entry, as in a scenario file)."""
@@ -279,7 +217,7 @@ class ClassroomModel(mesa.Model):
         if "B" not in self.runs:
             return []
         out = []
-        for name in LEVERS:
+        for name in SLIDERS:
             a, b = self.slider_value("A", name), self.slider_value("B", name)
             if abs(a - b) > 1e-9:
                 out.append((name, a, b))
@@ -423,13 +361,13 @@ class NetworkView(View):
             ax.set_title(_run_title(model, run, lang), loc="left", fontsize=10, fontweight="normal")
         self.cbar = self.fig.colorbar(matplotlib.cm.ScalarMappable(norm=self.norm, cmap=self.cmap), ax=list(axes),
                                       shrink=0.8, pad=0.01)
-        self.cbar.set_label(text("f.backlog_bar" if colour_by == "backlog" else "f.effort_bar", lang))
+        self.cbar.set_label(t("app.f.backlog_bar" if colour_by == "backlog" else "app.f.effort_bar", lang))
         kinds = [k for k in MARKERS if k in by_kind and k != "platform"]
         handles = [Line2D([], [], ls="", marker=MARKERS[k], ms=7, mfc="#fdae61" if k != "party" else NO_UNIT_COLOR,
                           mec="#555555", label=kind_label(k, lang)) for k in kinds]
         self.fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=8)
-        what = text("by_backlog" if colour_by == "backlog" else "by_effort", lang)
-        self.title = self.animate(self.fig.suptitle(text("f.network", lang).format(what=what, day=0), fontsize=11))
+        what = t("app.by_backlog" if colour_by == "backlog" else "app.by_effort", lang)
+        self.title = self.animate(self.fig.suptitle(t("app.f.network", lang).format(what=what, day=0), fontsize=11))
         self.what = what
 
     def update(self, model: ClassroomModel) -> None:
@@ -443,7 +381,7 @@ class NetworkView(View):
                 self.invalidate()
         for run, sc, units in self.layers:
             sc.set_array(values[run][units])
-        self.title.set_text(text("f.network", self.lang).format(what=self.what, day=model.day))
+        self.title.set_text(t("app.f.network", self.lang).format(what=self.what, day=model.day))
 
 
 class ResidentsView(View):
@@ -468,11 +406,11 @@ class ResidentsView(View):
             x0 += w + 1.0
         self.xy = xy
         axes = self.fig.subplots(len(runs), 2, squeeze=False)
-        norms = {"f.grievance": matplotlib.colors.PowerNorm(0.5, 0.0, 1.0),
-                 "f.trust": matplotlib.colors.Normalize(0.0, 1.0)}
+        norms = {"app.f.grievance": matplotlib.colors.PowerNorm(0.5, 0.0, 1.0),
+                 "app.f.trust": matplotlib.colors.Normalize(0.0, 1.0)}
         self.panels = []
         for r, run in enumerate(runs):
-            for c, (what, cmap) in enumerate((("f.grievance", "Reds"), ("f.trust", "Blues"))):
+            for c, (what, cmap) in enumerate((("app.f.grievance", "Reds"), ("app.f.trust", "Blues"))):
                 ax = axes[r, c]
                 sc = self.animate(ax.scatter(xy[:, 0], xy[:, 1], s=15, c=np.zeros(len(idx)), cmap=cmap,
                                              norm=norms[what], marker="s", linewidths=0))
@@ -486,23 +424,23 @@ class ResidentsView(View):
                 ax.set_xlim(-1, max(x0 - 1, 1))
                 ax.set_ylim(float(xy[:, 1].min()) - 1 if len(idx) else -1, 1)
                 ax.set_aspect("equal")
-                ax.set_title(f"{_run_title(model, run, lang)} · {text(what, lang)}", loc="left", fontsize=9,
+                ax.set_title(f"{_run_title(model, run, lang)} · {t(what, lang)}", loc="left", fontsize=9,
                              fontweight="normal")
                 self.panels.append((run, what, sc, mob))
                 if r == len(runs) - 1:
                     self.fig.colorbar(matplotlib.cm.ScalarMappable(norm=norms[what], cmap=cmap), ax=ax,
                                       orientation="horizontal", shrink=0.7, aspect=30)
-        handles = [Line2D([], [], ls="", marker="o", ms=6, mfc="none", mec="black", label=text("f.mobilised", lang))]
+        handles = [Line2D([], [], ls="", marker="o", ms=6, mfc="none", mec="black", label=t("app.f.mobilised", lang))]
         self.fig.legend(handles=handles, loc="outside upper right", fontsize=8)
         name = f"{level_label('community', lang)} {community + 1}"
-        self.title_text = text("f.residents", lang)
+        self.title_text = t("app.f.residents", lang)
         self.name = name
         self.title = self.animate(self.fig.suptitle(self.title_text.format(community=name, day=0), fontsize=11))
 
     def update(self, model: ClassroomModel) -> None:
         for run, what, sc, mob in self.panels:
             pop = model.runs[run].population
-            values = pop.grievance[self.idx] if what == "f.grievance" else pop.trust[self.idx]
+            values = pop.grievance[self.idx] if what == "app.f.grievance" else pop.trust[self.idx]
             sc.set_array(np.asarray(values, dtype=float))
             mobilised = pop.mobilised[self.idx]
             mob.set_offsets(self.xy[mobilised] if mobilised.any() else np.zeros((0, 2)))
@@ -517,7 +455,8 @@ class ChartsView(View):
     """Backlog, 30-day resolution rate, share resolved at grassroots and mean trust over time;
     one line per run."""
 
-    SERIES = (("open", "f.open"), ("rate", "f.rate"), ("grassroots", "f.grassroots"), ("trust", "f.trust_mean"))
+    SERIES = (("open", "app.f.open"), ("rate", "app.f.rate"), ("grassroots", "app.f.grassroots"),
+              ("trust", "app.f.trust_mean"))
 
     def __init__(self, model: ClassroomModel, lang: str):
         super().__init__(lang, 14.0, 2.6 if len(model.runs) == 1 else 2.9)
@@ -527,12 +466,12 @@ class ChartsView(View):
             for run in model.runs:
                 (line,) = ax.plot([], [], color=RUN_COLORS[run], lw=1.6, label=_run_title(model, run, lang))
                 self.lines.append((key, run, self.animate(line)))
-            ax.set_title(text(label, lang), loc="left", fontsize=9, fontweight="normal")
+            ax.set_title(t(label, lang), loc="left", fontsize=9, fontweight="normal")
             ax.tick_params(labelsize=8)
             ax.set_xlim(0, SPANS[0])
             ax.set_ylim(*{"open": (0, 10), "rate": (0, 100), "grassroots": (0, 100), "trust": (0.5, 0.7)}[key])
         for ax in axes:
-            ax.set_xlabel(report_text("axis.day", lang), fontsize=8)
+            ax.set_xlabel(t("axis.day", lang), fontsize=8)
         if len(model.runs) > 1:
             self.fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8)
         self.axes = dict(zip([k for k, _ in self.SERIES], axes, strict=True))
@@ -572,7 +511,7 @@ class LadderView(View):
         self.bars = {}
         self.labels = {}
         for key, color in LADDER:
-            bars = ax.barh(y, np.zeros(len(y)), color=color, height=0.6, label=report_text(key, lang),
+            bars = ax.barh(y, np.zeros(len(y)), color=color, height=0.6, label=t(key, lang),
                            edgecolor="white", lw=0.5)
             self.bars[key] = [self.animate(b) for b in bars]
             dark = key in ("ladder.grassroots", "erupted")
@@ -599,7 +538,7 @@ class LadderView(View):
                 label.set_position((left[i] + width[i] / 2, label.get_position()[1]))
                 label.set_text(f"{width[i]:.0f}" if width[i] >= 6.0 else "")
             left += width
-        self.title.set_text(text("f.ladder", self.lang).format(day=model.day))
+        self.title.set_text(t("app.f.ladder", self.lang).format(day=model.day))
 
 
 VIEWS = {"network": NetworkView, "residents": ResidentsView, "charts": ChartsView, "ladder": LadderView}
@@ -629,17 +568,19 @@ def kpi_rows(model: ClassroomModel, lang: str) -> list[tuple[str, list[str]]]:
     def pct(v):
         return "–" if v is None or v != v else f"{100 * v:.1f}%"
 
-    def row(key, fn):
-        rows.append((text(key, lang), [fn(snaps[r]) for r in model.runs]))
+    def row(label, fn):
+        rows.append((label, [fn(snaps[r]) for r in model.runs]))
 
-    row("k.cases", lambda s: f"{s['summary']['cases_total']:,}")
-    row("k.open", lambda s: f"{s['summary']['open_end']:,}")
-    row("k.resolved", lambda s: f"{s['summary']['resolved']:,}")
-    row("k.resolution_rate", lambda s: pct(s["summary"]["resolution_rate"]))
-    row("k.grassroots", lambda s: pct(s["summary"]["share_resolved_grassroots"]))
-    row("k.trust", lambda s: f"{s['summary']['trust_mean_end']:.3f}")
-    row("k.mobilised", lambda s: f"{s['mobilised']:,}")
-    row("k.eruptions", lambda s: f"{s['summary']['petitions'] + s['summary']['collective_incidents']:,}")
+    # open cases and mean trust today: the last day's values of the daily series "open" and
+    # "trust_mean", which the summary gives as open_end and trust_mean_end
+    row(kpi_label("cases_total", lang), lambda s: f"{s['summary']['cases_total']:,}")
+    row(kpi_label("open", lang), lambda s: f"{s['summary']['open_end']:,}")
+    row(kpi_label("resolved", lang), lambda s: f"{s['summary']['resolved']:,}")
+    row(kpi_label("resolution_rate", lang), lambda s: pct(s["summary"]["resolution_rate"]))
+    row(kpi_label("share_resolved_grassroots", lang), lambda s: pct(s["summary"]["share_resolved_grassroots"]))
+    row(kpi_label("trust_mean", lang), lambda s: f"{s['summary']['trust_mean_end']:.3f}")
+    row(kpi_label("mobilised", lang), lambda s: f"{s['mobilised']:,}")
+    row(t("app.eruptions", lang), lambda s: f"{s['summary']['petitions'] + s['summary']['collective_incidents']:,}")
     return rows
 
 
@@ -652,7 +593,7 @@ def kpi_html(model: ClassroomModel, lang: str) -> str:
                       for r, c in zip(runs, cells, strict=True))
         body += f"<tr><td style='padding:2px 10px'>{label}</td>{tds}</tr>"
     return (f"<table class='cogov-kpis' style='border-collapse:collapse;font-size:14px'><thead><tr>"
-            f"<th style='text-align:left;padding:2px 10px'>{text('kpi', lang)}</th>{head}</tr></thead>"
+            f"<th style='text-align:left;padding:2px 10px'>{t('app.kpi', lang)}</th>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table>")
 
 
@@ -667,17 +608,17 @@ def FigureView(model: ClassroomModel, kind: str, lang: str, tick: int = 0, **opt
 @solara.component
 def Kpis(model: ClassroomModel, lang: str, tick: int = 0):
     with solara.Card(margin=0, elevation=1):
-        day = text("day", lang).format(day=model.day)
+        day = t("app.day", lang).format(day=model.day)
         note = ""
         if len(model.runs) > 1:
             diffs = model.lever_differences()
-            items = ", ".join(f"{text(n, lang)} {a:.2f} → {b:.2f}" for n, a, b in diffs)
-            note = text("differs", lang).format(items=items) if diffs else text("same", lang)
+            items = ", ".join(f"{lever_label(n, lang)} {a:.2f} → {b:.2f}" for n, a, b in diffs)
+            note = t("app.differs", lang).format(items=items) if diffs else t("app.same", lang)
             note = f"<div class='cogov-differs' style='font-size:13px;margin-top:6px'>{note}</div>"
         solara.HTML(tag="div", unsafe_innerHTML=f"<div class='cogov-day' style='font-size:20px;margin-bottom:6px'>"
                                                 f"{day}</div>{kpi_html(model, lang)}{note}")
         if not model.running:
-            solara.Warning(text("ended", lang).format(days=HORIZON), dense=True)
+            solara.Warning(t("app.ended", lang).format(days=HORIZON), dense=True)
 
 
 @solara.component
@@ -699,12 +640,12 @@ def Dashboard(model: ClassroomModel, lang: str, shown: solara.Reactive):
         with solara.Columns([1, 1]):
             with solara.Card(margin=0, elevation=1):
                 with solara.ToggleButtonsSingle(value=colour_by, dense=True):
-                    solara.Button(text("by_backlog", lang), value="backlog")
-                    solara.Button(text("by_effort", lang), value="effort")
+                    solara.Button(t("app.by_backlog", lang), value="backlog")
+                    solara.Button(t("app.by_effort", lang), value="effort")
                 FigureView(model, "network", lang, tick, colour_by=colour_by.value)
             with solara.Card(margin=0, elevation=1):
                 labels = [f"{level_label('community', lang)} {c + 1}" for c in range(n_comm)]
-                solara.Select(text("community", lang), values=labels, value=labels[min(community.value, n_comm - 1)],
+                solara.Select(t("app.community", lang), values=labels, value=labels[min(community.value, n_comm - 1)],
                               on_value=lambda v: community.set(labels.index(v)), dense=True,
                               style={"max-width": "220px"})
                 FigureView(model, "residents", lang, tick, community=community.value)
@@ -757,32 +698,33 @@ def LessonControls(model: solara.Reactive, lesson: Lesson, lang: solara.Reactive
         lesson.levers.setdefault(run, {})[name] = float(value)
         force_update()
 
-    with solara.Card(text("lesson", L), margin=0, elevation=1):
+    with solara.Card(t("app.lesson", L), margin=0, elevation=1):
         with solara.ToggleButtonsSingle(value=lang, dense=True):
             solara.Button("English", value="en")
             solara.Button("中文", value="zh")
         labels = {scenario_label(n, L): n for n in names}   # shown by label, kept by name
-        solara.Select(text("scenario_a" if lesson.side_by_side else "scenario", L), values=list(labels),
+        solara.Select(t("app.scenario_a" if lesson.side_by_side else "app.scenario", L), values=list(labels),
                       value=scenario_label(lesson.scenario, L), on_value=lambda v: set_scenario("A", labels[v]),
                       dense=True)
-        solara.Switch(label=text("side_by_side", L), value=lesson.side_by_side, on_value=set_side_by_side)
+        solara.Switch(label=t("app.side_by_side", L), value=lesson.side_by_side, on_value=set_side_by_side)
         if lesson.side_by_side:
-            solara.Select(text("scenario_b", L), values=list(labels), value=scenario_label(lesson.scenario_of("B"), L),
+            solara.Select(t("app.scenario_b", L), values=list(labels), value=scenario_label(lesson.scenario_of("B"), L),
                           on_value=lambda v: set_scenario("B", labels[v]), dense=True)
-    with solara.Card(text("levers", L), margin=0, elevation=1):
+    with solara.Card(t("app.levers", L), margin=0, elevation=1):
         run = edit.value if edit.value in m.runs else "A"
         if len(m.runs) > 1:
-            solara.Text(text("levers_of", L))
+            solara.Text(t("app.levers_of", L))
             solara.ToggleButtonsSingle(value=edit, values=list(RUNS), dense=True)
-        for name in LEVERS:
+        for name in SLIDERS:
             value = m.slider_value(run, name)
-            solara.SliderFloat(f"{text(name, L)}: {value:.2f}", value=round(value, 2), min=0.0, max=1.0,
+            low, high = slider_range(name)
+            solara.SliderFloat(f"{lever_label(name, L)}: {value:.2f}", value=round(value, 2), min=low, max=high,
                                step=0.01 if name == "evaluation" else 0.05, on_value=lambda v, n=name: move(n, v))
         lv = m.levers(run)
         note = {"font-size": "12px", "color": "#555", "margin-top": "4px"}
-        solara.HTML(tag="div", unsafe_innerHTML=text("evaluation_note", L).format(
+        solara.HTML(tag="div", unsafe_innerHTML=t("app.evaluation_note", L).format(
             e=m.slider_value(run, "evaluation"), p=lv.w_process, c=lv.w_closures, s=lv.w_satisfaction), style=note)
-        solara.HTML(tag="div", unsafe_innerHTML=text("levers_note", L), style=note)
+        solara.HTML(tag="div", unsafe_innerHTML=t("app.levers_note", L), style=note)
 
 
 #: Mesa's controller defaults: days per frame (render_interval) and pause between frames (ms).
@@ -806,8 +748,8 @@ def App(model: solara.Reactive | None = None):
     # Mesa's Reset builds ClassroomModel(lesson=..., seed=...) from model_params: the same (mutable)
     # lesson, and the seed of Mesa's own "Model Parameters" card
     params = {"lesson": lesson, "seed": {"type": "SliderInt", "value": lesson.seed, "min": 0, "max": 99, "step": 1,
-                                         "label": text("seed", lang.value)}}
-    SolaraViz(model, components=[], model_params=params, name=text("title", lang.value),
+                                         "label": t("app.seed", lang.value)}}
+    SolaraViz(model, components=[], model_params=params, name=t("app.title", lang.value),
               play_interval=PLAY_INTERVAL, render_interval=RENDER_INTERVAL)
     with solara.Sidebar():
         LessonControls(model, lesson, lang, shown)

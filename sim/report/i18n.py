@@ -1,9 +1,11 @@
-"""Labels of the comparison report in English and Chinese, and the font that draws Chinese.
+"""The text catalogue: the labels of the comparison report and the app in English and Chinese,
+and the font that draws Chinese.
 
-Every piece of text the report shows comes from here: scenario names, figure titles, axis
-labels, table headers, section headings and the sentence templates of the summary
-(``str.format`` fields, filled from the tables by ``sim.report.report``). KPI labels, kinds and
-units are those of ``sim.registry`` (``kpi_label``; ``t`` finds KPI labels too).
+Every piece of text the report and the app show comes from here: scenario names, figure titles,
+axis labels, table headers, section headings, the app's controls and the sentence templates of
+the summary (``str.format`` fields, filled from the tables by ``sim.report.report``). KPI and
+lever labels, kinds and units are those of ``sim.registry`` (``kpi_label``, ``lever_label``;
+``t`` finds KPI labels too).
 
 Chinese glyphs come from Noto Sans CJK SC, shipped by the ``mplfonts`` package (a dependency),
 or from any font with CJK glyphs that matplotlib already knows.
@@ -16,7 +18,7 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-from ..registry import KINDS, KPIS, unit_label
+from ..registry import KINDS, KPIS, LEVERS, unit_label
 
 LANGS = ("en", "zh")
 
@@ -238,6 +240,49 @@ TEXT: dict[str, dict[str, str]] = {
     "sum.gap_noise": {"en": "In {items} the gap differs from {ref}'s only within noise.",
                       "zh": "{items}的差距与{ref}相比仅在噪声范围内变化。"},
     "list.sep": {"en": "; ", "zh": "、"},  # some KPI names hold a comma
+    # ---- the app (cogov app) ------------------------------------------------------------------
+    "app.title": {"en": "cogov: co-governance of disputes (classroom city)",
+                  "zh": "cogov：矛盾纠纷多元共治（课堂城市）"},
+    "app.lesson": {"en": "Lesson", "zh": "课堂设置"},
+    "app.scenario": {"en": "Scenario", "zh": "方案"},
+    "app.scenario_a": {"en": "Scenario A", "zh": "方案A"},
+    "app.scenario_b": {"en": "Scenario B", "zh": "方案B"},
+    "app.seed": {"en": "Seed (on Reset)", "zh": "随机种子（Reset后生效）"},
+    "app.side_by_side": {"en": "Side by side: A and B on the same seed", "zh": "并排对比：A与B使用相同随机种子"},
+    "app.levers": {"en": "Levers", "zh": "改革杠杆"},
+    "app.levers_of": {"en": "Levers of run", "zh": "调整哪一组的杠杆"},
+    "app.levers_note": {"en": "A lever moved during a run acts from the next day; Reset restarts at day 0 with the "
+                              "levers as set.",
+                        "zh": "运行中调整的杠杆从下一天起生效；点击 Reset 将以当前杠杆从第0天重新开始。"},
+    "app.evaluation_note": {"en": "evaluation {e:.2f}: process {p:.2f}, closures {c:.2f}, satisfaction {s:.2f}",
+                            "zh": "考核 {e:.2f}：痕迹 {p:.2f}，办结数 {c:.2f}，满意度 {s:.2f}"},
+    "app.differs": {"en": "B differs from A in: {items}", "zh": "B与A的不同：{items}"},
+    "app.same": {"en": "A and B have the same levers: they run identically.",
+                 "zh": "A与B的杠杆完全相同：两者运行结果一致。"},
+    "app.by_backlog": {"en": "backlog", "zh": "积压案件"},
+    "app.by_effort": {"en": "effort", "zh": "工作投入"},
+    "app.community": {"en": "Community", "zh": "社区"},
+    "app.day": {"en": "Day {day}", "zh": "第{day}天"},
+    "app.kpi": {"en": "Indicator", "zh": "指标"},
+    "app.ended": {"en": "The run has reached its last day ({days}); press Reset to start again.",
+                  "zh": "已运行到最后一天（{days}天）；点击 Reset 重新开始。"},
+    "app.eruptions": {"en": "Petitions and collective incidents", "zh": "上访与群体性事件"},
+    "app.f.network": {"en": "Organisational network, {what} (day {day})", "zh": "组织网络：{what}（第{day}天）"},
+    "app.f.backlog_bar": {"en": "open cases held", "zh": "持有未结案件"},
+    "app.f.effort_bar": {"en": "effort (0–1)", "zh": "工作投入（0–1）"},
+    "app.f.residents": {"en": "{community}: residents by grid (day {day})",
+                        "zh": "{community}：按网格排列的居民（第{day}天）"},
+    "app.f.grievance": {"en": "grievance", "zh": "怨气"},
+    "app.f.trust": {"en": "trust", "zh": "信任度"},
+    "app.f.mobilised": {"en": "mobilised", "zh": "已被动员"},
+    "app.f.open": {"en": "Backlog: open cases", "zh": "积压：未结案件"},
+    "app.f.rate": {"en": "Resolution rate, last 30 days (%)", "zh": "近30天实际解决率（%）"},
+    "app.f.grassroots": {"en": "Resolved at grassroots, so far (%)", "zh": "基层解决占比，累计（%）"},
+    "app.f.trust_mean": {"en": "Residents' mean trust", "zh": "居民平均信任度"},
+    "app.f.ladder": {"en": "Where the cases ended so far (% of all cases, day {day})",
+                     "zh": "案件去向（占全部案件%，第{day}天）"},
+    # the app's evaluation slider moves w_process, w_closures and w_satisfaction together
+    "lever.evaluation": {"en": "Evaluation: traces → outcomes", "zh": "考核：痕迹 → 实绩与满意度"},
 }
 
 
@@ -266,6 +311,15 @@ def kpi_label(kpi: str, lang: str) -> str:
 def kpi_kind(kpi: str) -> str:
     """A KPI's kind (``registry.KINDS``); an unknown KPI is shown as an index."""
     return KPIS[kpi].kind if kpi in KPIS else "index"
+
+
+def lever_label(name: str, lang: str) -> str:
+    """A lever's label (``registry.LEVERS``), or the text ``lever.NAME`` (the app's evaluation
+    slider, which moves three levers); anything else is shown by its name."""
+    _check_lang(lang)
+    if name in LEVERS:
+        return LEVERS[name].label(lang)
+    return TEXT[f"lever.{name}"][lang] if f"lever.{name}" in TEXT else name
 
 
 def scenario_label(name: str, lang: str) -> str:
