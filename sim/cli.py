@@ -101,6 +101,58 @@ def cmd_scenarios(args) -> int:
     return 0
 
 
+def _aligned(rows: list[list[str]]) -> str:
+    """Rows of cells as a table with aligned columns (CJK characters take two columns)."""
+    from .report.i18n import display_width
+
+    widths = [max(display_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c + " " * (w - display_width(c)) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _print_json(entries: list[dict]) -> None:
+    import json
+    print(json.dumps(entries, ensure_ascii=False, indent=2))
+
+
+def cmd_levers(args) -> int:
+    from .registry import LEVERS, records, unit_label
+    from .report.i18n import t
+
+    if args.json:
+        _print_json(records(LEVERS))
+        return 0
+    L = args.lang
+    head = ["lever", "label", "range", "unit", "mechanisms", "cost", "cost_params"]
+    rows = [[t("registry.lever", L)] + [t(f"registry.{h}", L) for h in head[1:]]]
+    for lv in LEVERS.values():
+        rows.append([lv.name, lv.label(L), f"{lv.low:g}–{lv.high:g}", unit_label(lv.unit, L), ", ".join(lv.mechanisms),
+                     lv.cost(L), ", ".join(lv.cost_params) or "—"])
+    print(_aligned(rows))
+    return 0
+
+
+def cmd_kpis(args) -> int:
+    from .registry import KPIS, records, unit_label
+    from .report.i18n import t
+
+    if args.json:
+        _print_json(records(KPIS))
+        return 0
+    L = args.lang
+    better = {1: "↑ " + t("table.higher", L), -1: "↓ " + t("table.lower", L), 0: t("table.neither", L)}
+    yes_no = {True: t("registry.yes", L), False: t("registry.no", L)}
+    head = ["kpi", "label", "unit", "better", "kind", "format", "scales", "source"]
+    rows = [[t(f"registry.{h}", L) for h in head]]
+    for k in KPIS.values():
+        rows.append([k.name, k.label(L), unit_label(k.unit, L), better[k.better], k.kind, k.fmt,
+                     yes_no[k.scales_with_population], t("registry.daily" if k.daily else "registry.summary", L)])
+    print(_aligned(rows))
+    return 0
+
+
 def _start_sweep(args, sampler: str | None = None):
     """Load the spec, check the output folder, run or resume the sweep. Returns (spec, out, report) or an exit code."""
     from .experiments.spec import SpecError, load_spec
@@ -305,6 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("scenarios", help="list the built-in scenarios")
     lst.set_defaults(func=cmd_scenarios)
+
+    for name, func, what in (("levers", cmd_levers, "reform levers: label, range, unit, where each acts, its cost"),
+                             ("kpis", cmd_kpis, "KPIs: label, unit, direction of better, format, kind, scaling")):
+        reg = sub.add_parser(name, help=f"list the {what}",
+                             description=f"Print the {name} registry (sim/registry.py) as a table: {what}.")
+        reg.add_argument("--lang", choices=("en", "zh"), default="en", help="language of labels (default en)")
+        reg.add_argument("--json", action="store_true", help="print a JSON list of objects instead (every field)")
+        reg.set_defaults(func=func)
 
     sw = sub.add_parser("sweep", help="run (or resume) a parameter sweep",
                         description="Run every point x replicate of a sweep spec; each finished run is saved "

@@ -1,5 +1,5 @@
-"""The text catalogue: the labels of the comparison report and the app in English and Chinese,
-and the font that draws Chinese.
+"""The text catalogue: the labels of the comparison report, the app and the registry tables
+(``cogov levers``, ``cogov kpis``) in English and Chinese, and the font that draws Chinese.
 
 Every piece of text the report and the app show comes from here: scenario names, figure titles,
 axis labels, table headers, section headings, the app's controls and the sentence templates of
@@ -283,6 +283,24 @@ TEXT: dict[str, dict[str, str]] = {
                      "zh": "案件去向（占全部案件%，第{day}天）"},
     # the app's evaluation slider moves w_process, w_closures and w_satisfaction together
     "lever.evaluation": {"en": "Evaluation: traces → outcomes", "zh": "考核：痕迹 → 实绩与满意度"},
+    # ---- cogov levers / cogov kpis --------------------------------------------------------------
+    "registry.lever": {"en": "lever", "zh": "杠杆"},
+    "registry.kpi": {"en": "KPI", "zh": "指标"},
+    "registry.label": {"en": "label", "zh": "名称"},
+    "registry.range": {"en": "range", "zh": "取值范围"},
+    "registry.unit": {"en": "unit", "zh": "单位"},
+    "registry.mechanisms": {"en": "acts in", "zh": "作用机制"},
+    "registry.cost": {"en": "cost or risk", "zh": "成本或风险"},
+    "registry.cost_params": {"en": "priced by", "zh": "相关参数"},
+    "registry.better": {"en": "better", "zh": "更优方向"},
+    "registry.kind": {"en": "kind", "zh": "类型"},
+    "registry.format": {"en": "format", "zh": "格式"},
+    "registry.scales": {"en": "scales with population", "zh": "随人口规模增长"},
+    "registry.source": {"en": "from", "zh": "来源"},
+    "registry.summary": {"en": "summary", "zh": "运行汇总"},
+    "registry.daily": {"en": "daily series", "zh": "逐日序列"},
+    "registry.yes": {"en": "yes", "zh": "是"},
+    "registry.no": {"en": "no", "zh": "否"},
 }
 
 
