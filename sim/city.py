@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .disputes import DOMAINS, Handler
+from .disputes import DOMAINS, Handler, Level
 
 N_DOMAINS = len(DOMAINS)
 
@@ -153,6 +153,18 @@ class Units:
     @property
     def city_unit(self) -> int:
         return self.start["city"]
+
+    def responsible(self, cases, idx: np.ndarray) -> np.ndarray:
+        """The evaluated unit answerable for each case of the table ``cases``: the holder, except that a
+        council or social organisation answers to its community; a case nobody holds answers to the
+        unit of its level (community, street, else its district centre)."""
+        holder = cases.holder[idx]
+        level = cases.level[idx]
+        grass = (cases.handler[idx] < Handler.STREET) | (holder < 0)
+        by_level = np.where(level == Level.STREET, self.street_unit(cases.street[idx]),
+                            np.where(level == Level.GRASSROOTS, self.community_unit(cases.community[idx]),
+                                     self.district_unit(cases.district[idx])))
+        return np.where(grass, np.where(holder < 0, by_level, self.community_unit(cases.community[idx])), holder)
 
     def evaluated(self) -> np.ndarray:
         """Units that are evaluated and learn: communities, streets and departments."""

@@ -23,10 +23,6 @@ class State(IntEnum):
     ERUPTED = 4       # became a petition or a collective incident
     WITHDRAWN = 5     # faded away or given up by the parties
 
-    @property
-    def is_open(self) -> bool:
-        return self <= State.ACTIVE
-
 
 class Level(IntEnum):
     """Who owns a case: the territorial level responsible for it (块)."""
@@ -214,6 +210,15 @@ class CaseTable:
     def open_index(self) -> np.ndarray:
         """Indices of cases still open (latent or active)."""
         return np.flatnonzero(self.state[: self.n] <= State.ACTIVE)
+
+    def release(self, idx: np.ndarray) -> None:
+        """Nobody holds the cases any more: no handler, no work left, no routing or coordination state."""
+        self.handler[idx] = -1
+        self.holder[idx] = -1
+        self.work[idx] = 0.0
+        self.misrouted[idx] = False
+        self.coordinated[idx] = False
+        self.referred[idx] = False
 
 
 class CaseView:

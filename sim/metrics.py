@@ -46,7 +46,7 @@ class Totals:
     utilisation: list = field(default_factory=list)
 
     def add_day(self, model) -> None:
-        self.person_days += model._today["person_days"] * model.p.structure.population_scale
+        self.person_days += model.today["person_days"] * model.p.structure.population_scale
         self.budget += model.daily_cost()
 
 
@@ -57,7 +57,7 @@ def day_row(model) -> dict:
     ev = model.units.evaluated()
     kind = model.units.kind[ev]
     comm, dept = ev[kind == Handler.COMMUNITY], ev[kind == Handler.DEPARTMENT]
-    row = {"day": model.day, **model._today}
+    row = {"day": model.day, **model.today}
     row.update(
         latent=int(states[State.LATENT]),
         active=int(states[State.ACTIVE]),
@@ -185,7 +185,7 @@ def summary(model) -> dict:
     days = (col("closed") - np.maximum(col("detected"), col("created")))[resolved]
     found = col("detected") >= 0
     to_detect = (col("detected") - col("created"))[found]  # brewing time before a case was found
-    flows = {k: sum(r[k] for r in model._rows) for k in FLOWS}
+    flows = {k: sum(r[k] for r in model.rows) for k in FLOWS}
     n_res = int(resolved.sum())
     communities = col("community")[judged]
     per_comm_out = np.bincount(communities, minlength=model.territory.n_communities)

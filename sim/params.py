@@ -119,6 +119,13 @@ class Emergence(Section):
     grievance_hazard: float = F(2.0, "relative rise of a resident's hazard per unit of grievance [multiplier] (assumption)", ge=0, le=20)
     moral_effect: Share = F(0.3, "emergence reduction at full moral education, once matured [share] (assumption)")
     moral_ramp_days: float = F(365.0, "time for moral education to mature [days] (assumption: slow)", gt=0)
+    severity_concentration: float = F(2.0, "shape a of the initial severity, Beta(a, a) x 2 x the type's mean severity [count] (assumption)", gt=0, le=100)
+    severity_min: Share = F(0.02, "lowest initial severity of a case [0-1] (assumption)")
+    group_min_parties: int = F(3, "parties of a group dispute, at least [count] (assumption)", ge=2, le=6)
+    demand_dept_floor: Share = F(0.5, "a demand needs a department with chance floor + (1 - floor) x the type's p_dept [share] (assumption)")
+    p_third_dept: Share = F(0.3, "chance a cross-department case needs a third department, where its type has two co-domains [share] (assumption)")
+    dept_authority_spread: Share = F(0.45, "authority a department case needs is uniform on [1 - spread, 1] [0-1] (assumption)")
+    authority_severity_weight: Share = F(0.6, "authority other cases need: weight x severity + (1 - weight) x uniform [share] (assumption)")
 
 
 class Detection(Section):
@@ -126,12 +133,17 @@ class Detection(Section):
     patrol_share: Share = F(0.15, "share of grid-worker time spent on patrols [share] (seed 004)")
     patrol_efficacy: float = F(1.5, "patrol detection intensity per patrol-day per 100 residents [per day] (C3)", ge=0, fit=(0.3, 3.0))
     p_data: Share = F(0.05, "daily chance data early warning flags a case at full info sharing and severity 1 [per day] (assumption)")
+    report_trust_floor: Share = F(0.25, "reporting chance of a party with no trust, relative to one with full trust [share] (assumption)")
+    visibility_offset: float = F(0.5, "report and patrol chances scale with (offset + severity): 1 at severity 1 - offset [0-1] (assumption)", ge=0, le=10)
 
 
 class Lifecycle(Section):
     latent_growth: float = F(0.006, "severity growth of an undetected case [per day] (seed 000: brewing)", ge=0, le=0.2)
     handled_growth: Share = F(0.3, "growth while handled, relative to latent [share] (assumption)")
     eruption_severity: float = F(0.9, "severity at which mobilised parties erupt [0-1] (assumption)", gt=0, le=1)
+    collective_min_parties: int = F(3, "parties a case needs to erupt as a collective incident [count] (assumption)", ge=1, le=6)
+    collective_min_mobilised: int = F(2, "mobilised parties a collective incident needs [count] (assumption)", ge=1, le=6)
+    fade_below: Share = F(0.3, "latent cases below this severity may fade away [0-1] (assumption)")
     p_fade: Share = F(0.01, "daily chance a latent low-severity case fades away (withdrawn) [per day] (assumption)")
     p_withdraw: Share = F(0.002, "daily chance parties give up an open case, scaled by distrust [per day] (assumption)")
     escalation_severity: Share = F(0.05, "severity added by each escalation (矛盾上交) (assumption)")
@@ -142,6 +154,8 @@ class Lifecycle(Section):
 
 class Handling(Section):
     work_scale: float = F(1.0, "multiplier on each type's person-days of work (assumption)", gt=0)
+    work_severity_offset: float = F(0.5, "a case's work scales with (offset + severity): the type's work at severity 1 - offset [0-1] (assumption)", ge=0, le=10)
+    extra_dept_work: float = F(0.5, "extra work per department beyond the first [share] (assumption)", ge=0, le=10)
     skill_self: Share = F(0.55, "resident council success on locally settleable types (seed 001) ")
     skill_social_org: Share = F(0.7, "social-organisation mediators' success on mediation types (seed 004)")
     skill_community: Share = F(0.6, "community workers' success (assumption)", fit=(0.4, 0.9))
@@ -151,11 +165,14 @@ class Handling(Section):
     skill_department: Share = F(0.75, "department success in its own domain (assumption)", fit=(0.4, 0.95))
     trust_weight: Share = F(0.4, "weight of the parties' trust in the success chance (assumption)")
     info_weight: Share = F(0.15, "success gain at full information about the case (assumption)")
+    max_success: Share = F(0.99, "highest chance that finished work succeeds [share] (assumption)")
+    age_priority_days: float = F(30.0, "waiting time at which first-come-first-served priority is full [days] (assumption)", gt=0)
     deadline_community: int = F(15, "time limit at community level [days] (C12: assumption within)", ge=1)
     deadline_street: int = F(15, "time limit at street level [days] (C12)", ge=1)
     deadline_district: int = F(30, "time limit at district level [days] (C12)", ge=1)
     backlog_days: int = F(90, "days at city level before a case counts as backlog (积案) [days] (assumption)", ge=1)
     so_min_trust: Share = F(0.3, "parties below this trust refuse social-organisation mediation (MODEL §2.2) (assumption)")
+    so_min_local: Share = F(0.4, "social organisations take only types at least this settleable by local means [0-1] (assumption)")
     moral_acceptance: Share = F(0.1, "success gain of mediation at full, matured moral education (德治) (assumption)")
     max_queue_days: float = F(10.0, "a handler takes a new case only while its queue is below this many days of capacity [days] (assumption)", gt=0)
     authority_self: Share = F(0.25, "authority of resident councils (assumption)")
@@ -164,17 +181,25 @@ class Handling(Section):
     authority_street: Share = F(0.6, "authority of streets before devolution (assumption)", fit=(0.45, 0.95))
     devolution_reach: Share = F(0.4, "authority added to communities and streets at full devolution (seed 004: 权下放)")
     routing_accuracy: Share = F(0.6, "chance a case reaches the right department without shared data, with full reporting (seed 004: 信息孤岛)")
+    routing_info_weight: Share = F(0.7, "share of the routing errors that full platform information removes (assumption)")
+    routing_clarity_weight: Share = F(0.3, "share of the routing errors that fully clear responsibility lists remove (assumption)")
     bounce_delay: int = F(5, "days before a misrouted case comes back (推诿) [days] (assumption)", ge=1)
     p_push_back: Share = F(0.03, "daily chance a department pushes back a cross-department case it holds, at zero clarity [per day] (seed 002)")
     p_coordinate: Share = F(0.03, "daily chance of spontaneous cross-department coordination without data or lists [per day] (assumption)")
+    coordinate_info_gain: float = F(3.0, "relative rise of spontaneous coordination at full platform information [multiplier] (assumption)", ge=0, le=100)
+    coordinate_clarity_gain: float = F(2.0, "relative rise of spontaneous coordination at fully clear responsibility lists [multiplier] (assumption)", ge=0, le=100)
     meeting_interval: int = F(7, "days between joint meetings (联席会议) [days] (assumption)", ge=1)
     meeting_slots: float = F(10.0, "cases a committee's joint meeting settles per 100,000 residents of its territory, at full attention and integration [cases] (assumption)", ge=0)
+    referral_meetings: int = F(2, "joint meetings a referred case waits for before the referral lapses [count] (assumption)", ge=1)
     whistle_delay: float = F(3.0, "mean days before departments report to a whistle at full power [days] (C12)", gt=0)
+    whistle_local_weight: Share = F(0.5, "share of departments' whistle response that depends on the street's rating weight w_local [share] (seed 004)")
     triage_days: int = F(2, "days a district or city centre takes to dispatch a case [days] (assumption)", ge=0)
 
 
 class Residents(Section):
     trust_mean: Share = F(0.6, "initial mean trust in the governance system (assumption)")
+    trust_beta_a: float = F(6.0, "shape a of the initial trust, Beta(a, b) rescaled to trust_mean [count] (assumption)", gt=0, le=1000)
+    trust_beta_b: float = F(4.0, "shape b of the initial trust, Beta(a, b) rescaled to trust_mean [count] (assumption)", gt=0, le=1000)
     grievance_mean: Share = F(0.05, "initial mean grievance (assumption)")
     grievance_decay: Share = F(0.02, "daily decay of grievance [per day] (assumption)")
     grievance_open: Share = F(0.01, "daily grievance rise for parties of an open case [per day] (assumption)")
@@ -184,9 +209,12 @@ class Residents(Section):
     word_of_mouth: Share = F(0.05, "neighbours' trust moves this far towards the parties' satisfaction (assumption)")
     threshold_mean: Share = F(0.35, "mean mobilisation threshold (Granovetter) (assumption)")
     threshold_sd: Share = F(0.12, "spread of mobilisation thresholds (assumption)")
+    threshold_min: Share = F(0.01, "lowest mobilisation threshold (assumption)")
     neighbour_boost: Share = F(0.4, "threshold lowering when all neighbours are mobilised (Granovetter) (assumption)")
     sat_resolved: Share = F(0.95, "satisfaction with a quick real resolution (assumption)")
-    sat_slow: Share = F(0.2, "satisfaction lost when a resolution takes 60 days or more (assumption)")
+    sat_slow: Share = F(0.2, "satisfaction lost when a resolution takes sat_slow_days or more (assumption)")
+    sat_slow_days: float = F(60.0, "resolution time at which sat_slow is lost in full [days] (assumption)", gt=0)
+    sat_min: Share = F(0.05, "lowest satisfaction with a real resolution (assumption)")
     sat_per_step: Share = F(0.05, "satisfaction lost per escalation or bounce (assumption)")
     sat_superficial: Share = F(0.25, "satisfaction with a superficial closure (C5 vs C8 gap) (assumption)")
     sat_withdrawn: Share = F(0.2, "satisfaction of parties who give up (assumption)")
@@ -201,11 +229,13 @@ class Workforce(Section):
     reporting_loss: Share = F(0.5, "loss of reporting when burden reduction is full and nothing is automated: platform data and dispatchers' routing suffer (减负 cost) (assumption)")
     turnover_base: Share = F(0.12, "yearly turnover of front-line workers without burnout (C9: ~20% overall)", fit=(0.05, 0.2))
     burnout_turnover: float = F(0.5, "extra yearly turnover at full burnout [share] (C9)", ge=0, le=2)
-    burnout_gain: Share = F(0.3, "burnout gained per period of overload (utilisation above 0.9) (assumption)")
+    burnout_gain: Share = F(0.3, "burnout gained per period of overload (utilisation above overload_utilisation) (assumption)")
+    overload_utilisation: Share = F(0.9, "utilisation above which a period counts as overload [share] (assumption)")
     burnout_recovery: Share = F(0.2, "burnout lost per period without overload (assumption)")
     vacancy_days: float = F(60.0, "mean days to refill a vacancy [days] (assumption)", gt=0)
     new_worker_skill: Share = F(0.8, "skill of a new worker relative to an experienced one (assumption)")
     transferable_dept_staff: Share = F(0.5, "share of department staff that can move down with devolved work (assumption)")
+    moved_to_streets: Share = F(0.5, "share of the staff moved down that goes to streets; the rest goes to communities (assumption)")
 
 
 class Evaluation(Section):
@@ -215,6 +245,14 @@ class Evaluation(Section):
     learning_step: Share = F(0.1, "size of a trial change of effort, paperwork, closure or concealment (assumption)")
     learning_noise: Share = F(0.05, "noise in how units perceive payoff differences (assumption)")
     initial_effort: Share = F(0.7, "initial effort of units (assumption)")
+    initial_paperwork: Share = F(0.2, "initial share of evaluated units' time on paperwork (traces) (assumption)")
+    initial_superficial: Share = F(0.1, "initial propensity to close a failed case superficially (assumption)")
+    initial_conceal: Share = F(0.1, "initial propensity to conceal a case at its deadline (assumption)")
+    min_effort: Share = F(0.2, "lowest effort a unit can choose (assumption)")
+    max_paperwork: Share = F(0.5, "highest paperwork share a unit can choose (assumption)")
+    trace_full: float = F(0.3, "paperwork share that earns a full process score [share] (assumption)", gt=0, le=1)
+    eruption_penalty: float = F(2.0, "accountability penalty of an eruption, in escalations [multiplier] (assumption)", ge=0, le=100)
+    no_callback_score: Share = F(0.5, "satisfaction or street rating score of a unit with no callbacks in the period (assumption)")
 
 
 class Costs(Section):

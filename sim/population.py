@@ -76,9 +76,10 @@ class Population:
         grid_start = np.concatenate(([0], np.cumsum(grid_size)[:-1]))
         self.grid = (grid_start[self.community]
                      + local * grid_size[self.community] // t.community_size[self.community]).astype(np.int32)
-        self.trust = np.clip(rng.beta(6.0, 4.0, n) * p.trust_mean / 0.6, 0, 1).astype(np.float32)
+        a, b = p.trust_beta_a, p.trust_beta_b
+        self.trust = np.clip(rng.beta(a, b, n) * p.trust_mean / (a / (a + b)), 0, 1).astype(np.float32)
         self.grievance = np.clip(rng.exponential(p.grievance_mean, n), 0, 1).astype(np.float32)
-        self.threshold = np.clip(rng.normal(p.threshold_mean, p.threshold_sd, n), 0.01, 1).astype(np.float32)
+        self.threshold = np.clip(rng.normal(p.threshold_mean, p.threshold_sd, n), p.threshold_min, 1).astype(np.float32)
         self.party_member = rng.random(n) < s.party_member_share
         self.volunteer_u = rng.random(n).astype(np.float32)  # propensity: volunteers first as the rate rises
         self.volunteer = self.volunteer_u < volunteer_rate

@@ -185,7 +185,7 @@ def test_invariants_hold_every_day(scenario):
         n_open = int(counts[State.LATENT] + counts[State.ACTIVE])
         n_closed = int(counts[State.RESOLVED:].sum())
         assert cs.n == n_open + n_closed, day
-        row = m._rows[-1]
+        row = m.rows[-1]
         assert row["open"] == n_open and row["latent"] == counts[State.LATENT], day
     ts = m.timeseries()
     counts = np.bincount(m.table.state[: m.table.n], minlength=len(State))

@@ -31,6 +31,7 @@ from conftest import make_model
 from scipy import stats
 
 from sim.disputes import Handler
+from sim.mechanisms.information import info_quality
 
 SEEDS = (1, 2, 3)
 QUIET = {"grievance_hazard": 0.0}  # emergence independent of the residents' state: identical cases in both arms
@@ -189,12 +190,13 @@ def test_no_info_sharing_no_data_detections():
 def _whistle_run(seed: int, whistle_power: float, days: int = 365, w_local: float = 0.0):
     """Run and record, for every whistled case, the day it was whistled, the department's
     report delay set at the whistle (correctly routed cases only) and the first day a
-    department spent work on it (``_handle`` is wrapped on the instance, sim/ is untouched)."""
+    department spent work on it (the handling stage's ``step`` is wrapped on the instance, sim/ is untouched)."""
     m = make_model(days=days, seed=seed, levers={"whistle_power": whistle_power, "w_local": w_local},
                    emergence=QUIET)
     cs = m.table
     first_work: dict[int, int] = {}
-    handle = m._handle
+    handling = m.mechanisms.handling
+    handle = handling.step
 
     def handle_and_record():
         n = cs.n
@@ -203,7 +205,7 @@ def _whistle_run(seed: int, whistle_power: float, days: int = 365, w_local: floa
         for i in np.flatnonzero((handler0 == Handler.DEPARTMENT) & (cs.work[:n] < work0)):
             first_work.setdefault(int(i), m.day)
 
-    m._handle = handle_and_record
+    handling.step = handle_and_record
     whistled_on: dict[int, int] = {}
     report_delay: list[int] = []
     for day in range(days):
@@ -345,6 +347,11 @@ def test_resources_follow_moves_staff_from_departments_down():
     assert (moved.capacity[street] > still.capacity[street]).all()
 
 
+def quality(m) -> float:
+    """The information on the shared platform in ``m`` (sim.mechanisms.information)."""
+    return info_quality(m.levers, m.p.workforce)
+
+
 def test_burden_reduction_raises_community_case_capacity():
     """减负 frees community workers' time from administration for cases; it can free at most the
     administrative share itself. Its cost: less top-down reporting degrades shared information
@@ -362,11 +369,11 @@ def test_burden_reduction_raises_community_case_capacity():
     assert all(h.fixed_share < low.fixed_share for h, low in zip(hi.communities, lo.communities))
 
     shared = {"info_sharing": 1.0, "automation": 0.0}
-    assert (make_model(levers={**shared, "burden_reduction": 1.0}).info_quality
-            < make_model(levers={**shared, "burden_reduction": 0.0}).info_quality)
+    assert (quality(make_model(levers={**shared, "burden_reduction": 1.0}))
+            < quality(make_model(levers={**shared, "burden_reduction": 0.0})))
     automated = {"info_sharing": 1.0, "automation": 1.0}
-    assert (make_model(levers={**automated, "burden_reduction": 1.0}).info_quality
-            == make_model(levers={**automated, "burden_reduction": 0.0}).info_quality)
+    assert (quality(make_model(levers={**automated, "burden_reduction": 1.0}))
+            == quality(make_model(levers={**automated, "burden_reduction": 0.0})))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -472,7 +479,7 @@ def test_party_members_and_volunteers_staff_councils():
     def council_days(levers):
         total = []
         m = make_model(days=days, levers={**base, **levers})
-        run_watching(m, days, lambda m: total.append(float(m.volunteer_days.sum())))
+        run_watching(m, days, lambda m: total.append(float(m.mechanisms.capacity.volunteer_days.sum())))
         return sum(total)
 
     assert council_days({}) == 0
@@ -489,8 +496,8 @@ def test_scheduled_volunteer_rate_takes_effect():
     scheduled = make_model(days=days, levers=base, schedule=[{"day": switch, "levers": {"volunteer_rate": 0.3}}])
     from_start = make_model(days=days, levers={**base, "volunteer_rate": 0.3})
     a, b = [], []
-    run_watching(scheduled, days, lambda m: a.append(m.volunteer_days.copy()))
-    run_watching(from_start, days, lambda m: b.append(m.volunteer_days.copy()))
+    run_watching(scheduled, days, lambda m: a.append(m.mechanisms.capacity.volunteer_days.copy()))
+    run_watching(from_start, days, lambda m: b.append(m.mechanisms.capacity.volunteer_days.copy()))
     assert np.sum(a[switch:]) > 0
     np.testing.assert_array_equal(np.array(a[switch:]), np.array(b[switch:]))
 
@@ -503,7 +510,8 @@ def test_scheduled_volunteer_rate_takes_effect():
 def _takes(levers: dict, days: int = 240) -> dict:
     """Run and record, for each case's first placement with a handler, (day, handler, severity, work)."""
     m = make_model(days=days, levers=levers, emergence=QUIET)
-    take = m._take
+    routing = m.mechanisms.routing
+    take = routing.take
     first: dict[int, tuple] = {}
 
     def take_and_record(idx, handler, holder):
@@ -512,7 +520,7 @@ def _takes(levers: dict, days: int = 240) -> dict:
         for i in idx:
             first.setdefault(int(i), (m.day, int(handler), float(cs.severity[i]), float(cs.work[i])))
 
-    m._take = take_and_record
+    routing.take = take_and_record
     m.run(days)
     return first
 

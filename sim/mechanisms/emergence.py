@@ -1,0 +1,83 @@
+"""Emergence (源头): disputes and demands arise (MODEL §3.1, ODD §7.1).
+
+Candidates come from a fixed stream: the same seed gives the same candidates, with the same
+types, severities, parties and needs, in every scenario. A candidate becomes a case with
+probability hazard / hazard_max, where the hazard rises with the resident's grievance and
+falls with matured moral education (德治 is slow), so levers act only through the residents'
+grievance and moral education, never by shifting draws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..disputes import MAX_PARTIES
+from .base import DAYS_PER_YEAR, PER_1000, Mechanism
+
+
+class Emergence(Mechanism):
+    name = "emergence"
+    counters = ("candidates", "new_cases")
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.moral = 0.0  # matured moral education
+
+    def step(self) -> None:
+        m = self.model
+        e, pop, T = m.p.emergence, m.population, m.types
+        rng = m.streams.day("emergence", m.day)
+        self.moral += (m.levers.moral_education - self.moral) / e.moral_ramp_days
+        gmax = 1.0 + e.grievance_hazard
+        parts = []
+        for family, (rate, mix) in enumerate(((e.disputes_per_1000_year / PER_1000, T["dispute_p"]),
+                                              (e.demands_per_resident_year, T["demand_p"]))):
+            n = rng.poisson(pop.n * rate / DAYS_PER_YEAR * gmax)
+            who = rng.integers(0, pop.n, n)
+            u = rng.random(n)
+            ctype = rng.choice(len(mix), n, p=mix).astype(np.int8)
+            a = e.severity_concentration
+            sev = np.clip(rng.beta(a, a, n) * 2 * T["severity"][ctype], e.severity_min, 1.0).astype(np.float32)
+            group = rng.random(n) < T["p_group"][ctype]
+            size = np.where(group, rng.integers(e.group_min_parties, MAX_PARTIES + 1, n), 1)
+            # a demand needs a department more often than a dispute of the same type does
+            floor = e.demand_dept_floor
+            needs = rng.random(n) < np.where(family == 1, floor + (1.0 - floor) * T["p_dept"][ctype], T["p_dept"][ctype])
+            cross = rng.random(n) < T["p_cross"][ctype]
+            third = rng.random(n) < e.p_third_dept
+            n_depts = np.where(needs, np.where(cross, 1 + np.minimum(T["n_co"][ctype], 1 + third), 1), 0)
+            ua = rng.random(n)
+            spread, w = e.dept_authority_spread, e.authority_severity_weight
+            auth = np.where(needs, (1.0 - spread) + spread * ua, np.clip(w * sev + (1.0 - w) * ua, 0, 1)).astype(np.float32)
+            offset = rng.integers(0, 1 << 30, n)
+            accept = pop.accept_candidates(who, u, e.grievance_hazard, e.moral_effect * self.moral)
+            self.count("candidates", n)
+            if not accept.any():
+                continue
+            sel = np.flatnonzero(accept)
+            parts.append((family, who[sel], ctype[sel], sev[sel], size[sel], needs[sel], n_depts[sel], auth[sel], offset[sel]))
+        for part in parts:
+            self._add(*part)
+
+    def _add(self, family, who, ctype, sev, size, needs, n_depts, auth, offset) -> None:
+        """Append the accepted candidates to the case table; group parties are the first party's neighbours."""
+        m = self.model
+        pop, t = m.population, m.territory
+        k = len(who)
+        parties = np.full((k, MAX_PARTIES), -1, dtype=np.int32)
+        parties[:, 0] = who
+        A = pop.network
+        deg = (A.indptr[who + 1] - A.indptr[who]).astype(np.int64)
+        for j in range(1, MAX_PARTIES):
+            ok = (size > j) & (deg >= j)
+            pos = A.indptr[who[ok]] + (offset[ok] + j - 1) % deg[ok]
+            parties[ok, j] = A.indices[pos]
+        n_parties = (parties >= 0).sum(axis=1).astype(np.int8)
+        comm = pop.community[who]
+        street = t.community_street[comm]
+        idx = m.table.add(
+            k, parties, type=ctype, family=family, severity=sev, severity0=sev, auth=auth,
+            needs_dept=needs, lead=m.types["lead"][ctype], n_depts=n_depts, n_parties=n_parties,
+            community=comm, street=street, district=t.street_district[street], created=m.day)
+        pop.last_case[who] = idx
+        self.count("new_cases", k)
