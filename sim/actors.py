@@ -136,7 +136,7 @@ class Community(Unit):
         vacancies = np.array([c.vacancies for c in communities]) + leavers
         refill = rng.binomial(np.ceil(vacancies).astype(np.int64), 1.0 - np.exp(-period / w.vacancy_days))
         refill = np.minimum(refill, vacancies)
-        for c, gone, back, vac in zip(communities, leavers, refill, vacancies):
+        for c, gone, back, vac in zip(communities, leavers, refill, vacancies, strict=True):
             c.vacancies = float(vac - back)
             c.left_total += float(gone)
             workers = max(c.staff - c.vacancies, EPS)
@@ -246,7 +246,8 @@ class PartyCommittee(mesa.Agent):
         self.cases_unblocked += m.mechanisms.coordination.convene(self.level, self.index, slots)
 
     def __repr__(self) -> str:
-        return f"<PartyCommittee {self.level.name.lower()} {self.index} slots={self.slots:.1f} meetings={self.meetings}>"
+        return (f"<PartyCommittee {self.level.name.lower()} {self.index} slots={self.slots:.1f} "
+                f"meetings={self.meetings}>")
 
 
 

@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .experiments.spec import _path_of, apply_parameters, run_key
+from .experiments.spec import path_of, apply_parameters, run_key
 from .experiments.store import SweepStore, atomic_write_bytes
 from .experiments.sweep import EXECUTORS, fingerprint, run_tasks
-from .params import PRESETS, Scenario, ScenarioError, _format_error, load_scenario, read_toml, scenarios_dir
+from .params import PRESETS, Scenario, ScenarioError, format_error, load_scenario, read_toml, scenarios_dir
 from .streams import replicate_seeds
 
 ACCEPT_SHARE = 0.25   # share of points accepted after each round
@@ -91,7 +91,7 @@ def load_targets(path: str | Path | None = None) -> Targets:
     try:
         targets = Targets.model_validate(read_toml(path, CalibrationError))
     except ValidationError as exc:
-        raise CalibrationError(_format_error(path, exc, Targets)) from None
+        raise CalibrationError(format_error(path, exc, Targets)) from None
     known = summary_keys()
     for i, t in enumerate(targets.target):
         if t.kpi not in known:
@@ -206,7 +206,7 @@ def calibrate(scenario: Scenario, targets: Targets, names: list[str], out: Path,
 
 
 def _schema_default(name: str) -> float:
-    section, field = _path_of(name)
+    section, field = path_of(name)
     return float(Scenario.model_fields[section].annotation.model_fields[field].default)
 
 
@@ -216,7 +216,7 @@ def fitted_toml(values: dict[str, float], header: list[str]) -> str:
 
     data: dict = {"name": "calibrated", "description": "fitted by cogov calibrate (docs/CALIBRATION.md)"}
     for name, v in values.items():
-        section, field = _path_of(name)
+        section, field = path_of(name)
         data.setdefault(section, {})[field] = v
     return "".join(f"# {line}\n" for line in header) + "\n" + tomli_w.dumps(data)
 

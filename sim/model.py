@@ -132,7 +132,7 @@ class CoGovernanceModel(mesa.Model):
         9. deadlines: overdue cases escalate or are concealed; city backlog (积案);
         10. closures: parties may give up; superficial closures may reopen; the parties of
             today's outcomes judge them (trust, grievance, word of mouth);
-        11. evaluation, at the end of every period: scores, learning, burnout and turnover;
+        11. evaluation: at the end of every period, scores, learning, burnout and turnover;
         12. data collection.
         """
         self._timed("levers", self._start_day)

@@ -341,7 +341,7 @@ class Scenario(Section):
 # ---------------------------------------------------------------------------------------------
 
 
-def _format_error(path: Path | str, err: ValidationError, root: type[BaseModel] | None = None) -> str:
+def format_error(path: Path | str, err: ValidationError, root: type[BaseModel] | None = None) -> str:
     """One line per error: the file, the dotted key, what is wrong and what is allowed (keys of ``root``'s
     tables, by default a scenario's)."""
     lines = []
@@ -409,7 +409,7 @@ def _read_raw(path: Path, chain: tuple[Path, ...]) -> dict:
     try:  # validate this file's own keys so errors name the file that has them
         Scenario.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(_format_error(path, exc)) from None
+        raise ScenarioError(format_error(path, exc)) from None
     if parent is None:
         return raw
     if not isinstance(parent, str):
@@ -424,7 +424,7 @@ def builtin_names() -> list[str]:
     return sorted(f.stem for f in scenarios_dir().glob("*.toml"))
 
 
-def _builtin(name: str) -> Path | None:
+def builtin_path(name: str) -> Path | None:
     """The built-in scenario file called ``name`` (with or without .toml), if there is one."""
     p = Path(name)
     if p.parent != Path(".") or p.suffix not in ("", ".toml"):
@@ -437,7 +437,7 @@ def _resolve_extends(path: Path, parent: str) -> Path:
     """``extends`` is a path relative to the file, or the name of a built-in scenario."""
     candidate = path.parent / parent
     if not candidate.exists():
-        builtin = _builtin(parent)
+        builtin = builtin_path(parent)
         if builtin is not None:
             return builtin
     return candidate
@@ -466,7 +466,7 @@ def load_scenario(source: str | Path | dict | Scenario | None = None, **override
     else:
         path = Path(source)
         if not path.exists():
-            builtin = _builtin(str(source))
+            builtin = builtin_path(str(source))
             if builtin is not None:
                 path = builtin
             elif not path.suffix:
@@ -492,7 +492,7 @@ def load_scenario(source: str | Path | dict | Scenario | None = None, **override
     except ValidationError as exc:
         given = [k for k, v in overrides.items() if v is not None]
         where = f"{label} (with {', '.join(given)} given as options)" if given else label
-        raise ScenarioError(_format_error(where, exc)) from None
+        raise ScenarioError(format_error(where, exc)) from None
 
 
 def scenarios_dir() -> Path:

@@ -45,10 +45,6 @@ class DockingSetup:
     p_close: float = 0.05
 
 
-def initial_state(pop: Population) -> dict[str, np.ndarray]:
-    return {k: getattr(pop, k).copy() for k in ("trust", "grievance", "mobilised")}
-
-
 class VectorisedResidents:
     """The model's own vectorised code for the submodel (Population methods)."""
 

@@ -28,12 +28,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..params import (LEVER_NAMES, Scenario, ScenarioError, _builtin, _format_error, builtin_names, load_scenario,
+from ..params import (LEVER_NAMES, Scenario, ScenarioError, builtin_path, format_error, builtin_names, load_scenario,
                       read_toml, scenarios_dir)
 from ..streams import replicate_seeds
-
-SAMPLERS = ("grid", "lhs", "sobol", "morris")
-
 
 class SpecError(ScenarioError):
     """A sweep specification cannot be used (message names the file, the key and what is allowed)."""
@@ -49,7 +46,7 @@ def parameter_names() -> list[str]:
     return names
 
 
-def _path_of(name: str) -> tuple[str, str]:
+def path_of(name: str) -> tuple[str, str]:
     return ("levers", name) if "." not in name else tuple(name.split(".", 1))
 
 
@@ -121,9 +118,9 @@ def load_spec(path: str | Path, **overrides) -> tuple[SweepSpec, Scenario]:
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError(_format_error(path, exc, SweepSpec)) from None
+        raise SpecError(format_error(path, exc, SweepSpec)) from None
     base = path.parent / spec.base  # a path relative to the spec, else the name of a built-in scenario
-    source = base if base.is_file() else _builtin(spec.base)
+    source = base if base.is_file() else builtin_path(spec.base)
     if source is None:
         raise SpecError(f"{path}: key 'base': no file {base} and no built-in scenario named {spec.base!r}; "
                         f"built-in: {', '.join(builtin_names())}")
@@ -149,7 +146,7 @@ def apply_parameters(scenario: Scenario, values: dict[str, float]) -> Scenario:
     """A copy of ``scenario`` with ``values`` set (validated)."""
     data = scenario.model_dump()
     for name, v in values.items():
-        section, field = _path_of(name)
+        section, field = path_of(name)
         current = data[section][field]
         data[section][field] = int(round(v)) if isinstance(current, int) and not isinstance(current, bool) else float(v)
     return load_scenario(data)
@@ -197,7 +194,7 @@ def build_tasks(spec: SweepSpec, scenario: Scenario) -> list[dict]:
     tasks = []
     for i, row in enumerate(sample_points(spec)):
         point = apply_parameters(scenario, dict(zip(names, (float(x) for x in row))))
-        values = {n: float(getattr(getattr(point, _path_of(n)[0]), _path_of(n)[1])) for n in names}  # as applied
+        values = {n: float(getattr(getattr(point, path_of(n)[0]), path_of(n)[1])) for n in names}  # as applied
         for r, seed in enumerate(seeds):
             sc = point.model_copy(update={"seed": seed})
             tasks.append({"key": run_key(sc, seed), "point": i, "replicate": r, "seed": seed,

@@ -97,9 +97,6 @@ class SweepStore:
     def write_failure(self, key: str, text: str) -> None:
         atomic_write_bytes(self.failures / f"{key}.txt", text.encode())
 
-    def failed_keys(self) -> set[str]:
-        return {p.stem for p in self.failures.glob("*.txt")} if self.failures.is_dir() else set()
-
     @staticmethod
     def read_meta(path: Path) -> dict:
         return json.loads(pq.read_schema(path).metadata[META_KEY])

@@ -41,21 +41,22 @@ class Emergence(Mechanism):
             group = rng.random(n) < T["p_group"][ctype]
             size = np.where(group, rng.integers(e.group_min_parties, MAX_PARTIES + 1, n), 1)
             # a demand needs a department more often than a dispute of the same type does
-            floor = e.demand_dept_floor
-            needs = rng.random(n) < np.where(family == 1, floor + (1.0 - floor) * T["p_dept"][ctype], T["p_dept"][ctype])
+            floor, p_dept = e.demand_dept_floor, T["p_dept"][ctype]
+            needs = rng.random(n) < np.where(family == 1, floor + (1.0 - floor) * p_dept, p_dept)
             cross = rng.random(n) < T["p_cross"][ctype]
             third = rng.random(n) < e.p_third_dept
             n_depts = np.where(needs, np.where(cross, 1 + np.minimum(T["n_co"][ctype], 1 + third), 1), 0)
             ua = rng.random(n)
             spread, w = e.dept_authority_spread, e.authority_severity_weight
-            auth = np.where(needs, (1.0 - spread) + spread * ua, np.clip(w * sev + (1.0 - w) * ua, 0, 1)).astype(np.float32)
+            auth = np.where(needs, (1.0 - spread) + spread * ua,
+                            np.clip(w * sev + (1.0 - w) * ua, 0, 1)).astype(np.float32)
             offset = rng.integers(0, 1 << 30, n)
             accept = pop.accept_candidates(who, u, e.grievance_hazard, e.moral_effect * self.moral)
             self.count("candidates", n)
             if not accept.any():
                 continue
             sel = np.flatnonzero(accept)
-            parts.append((family, who[sel], ctype[sel], sev[sel], size[sel], needs[sel], n_depts[sel], auth[sel], offset[sel]))
+            parts.append((family, *(x[sel] for x in (who, ctype, sev, size, needs, n_depts, auth, offset))))
         for part in parts:
             self._add(*part)
 

@@ -139,7 +139,7 @@ class Evaluation(Mechanism):
         communities = m.communities
         util = Community.utilisation(communities, m.used, m.available)
         m.totals.utilisation.append(float(util.mean()))
-        for c, u_c in zip(communities, util):
+        for c, u_c in zip(communities, util, strict=True):
             c.feel_load(u_c, w)
         present, leavers = Community.turnover(communities, m.streams.day("turnover", m.day), w, ev.period)
         years = ev.period / DAYS_PER_YEAR

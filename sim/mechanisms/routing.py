@@ -107,7 +107,8 @@ class Routing(Mechanism):
         ok_council = ((tried & TRIED_BIT[Handler.COUNCIL]) == 0) & ~needs & (auth <= h.authority_self) \
             & (m.capacity[council] > 0) & (load[council] < h.max_queue_days)
         ok_so = ((tried & TRIED_BIT[Handler.SOCIAL_ORG]) == 0) & ~needs & (auth <= h.authority_social_org) \
-            & (local >= h.so_min_local) & (trust >= h.so_min_trust) & (m.capacity[so] > 0) & (load[so] < h.max_queue_days)
+            & (local >= h.so_min_local) & (trust >= h.so_min_trust) \
+            & (m.capacity[so] > 0) & (load[so] < h.max_queue_days)
         ok_comm = ((tried & TRIED_BIT[Handler.COMMUNITY]) == 0) & (auth <= self.authority_community)
         choice = np.where(ok_council, 0, np.where(ok_so, 1, np.where(ok_comm, 2, 3)))
         self.take(idx[choice == 0], Handler.COUNCIL, council[choice == 0])
