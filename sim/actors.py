@@ -32,7 +32,7 @@ class Unit(mesa.Agent):
         self.unit = int(unit)
         self.staff = float(staff)
 
-    # decisions learned every evaluation period (incentives.py)
+    # decisions learned every evaluation period (sim/mechanisms/evaluation.py)
     effort = property(lambda self: float(self.model.effort[self.unit]),
                       lambda self, v: self.model.effort.__setitem__(self.unit, v))
     paperwork = property(lambda self: float(self.model.paperwork[self.unit]),

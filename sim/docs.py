@@ -23,6 +23,7 @@ from typing import Literal, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from .disputes import MAX_PARTIES
 from .params import PRESETS, Scenario
 
 START = "<!-- parameters:start -->"
@@ -214,14 +215,15 @@ def case_type_table() -> str:
 CASE_TYPE_NOTES = """\
 Columns: *dispute share* and *demand share* are the type's share among interpersonal disputes
 and among demands on a unit (the raw weights in the code, normalised to 100%); *severity* the
-mean initial severity; *p_group* the chance that a case is a group dispute (3-6 parties);
-*local* how well local means (resident council, mediation) can settle it (it multiplies
-mediators' skill, and social organisations take only types with local ≥ 0.4); *p_dept* the
-chance that an interpersonal dispute needs a department (a demand needs one with probability
-0.5 + 0.5 × p_dept); *p_cross* the chance that a department case needs two or more departments;
-*work* person-days of work at severity 0.5 (scaled by `handling.work_scale`); *growth* the
-relative speed of brewing.
-"""
+mean initial severity; *p_group* the chance that a case is a group dispute
+(`emergence.group_min_parties`–{max_parties} parties); *local* how well local means (resident
+council, mediation) can settle it (it multiplies mediators' skill, and social organisations take
+only types with local ≥ `handling.so_min_local`); *p_dept* the chance that an interpersonal dispute
+needs a department (a demand needs one with probability floor + (1 − floor) × p_dept, floor =
+`emergence.demand_dept_floor`); *p_cross* the chance that a department case needs two or more
+departments; *work* person-days of work at severity 1 − `handling.work_severity_offset` (scaled by
+`handling.work_scale`); *growth* the relative speed of brewing.
+""".format(max_parties=MAX_PARTIES)
 
 
 def generated_block() -> str:

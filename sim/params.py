@@ -25,11 +25,11 @@ class ScenarioError(ValueError):
     """A scenario file cannot be used. The message names the file, the key and what is allowed."""
 
 
-def F(default, description: str, ge=None, le=None, gt=None, fit: tuple[float, float] | None = None):
+def F(default, description: str, ge=None, le=None, gt=None, lt=None, fit: tuple[float, float] | None = None):
     """A documented, bounded field. ``fit`` marks an uncertain parameter that ``cogov calibrate``
     fits, with the range it searches."""
     extra = {"fit": list(fit)} if fit is not None else None
-    return Field(default, description=description, ge=ge, le=le, gt=gt, json_schema_extra=extra)
+    return Field(default, description=description, ge=ge, le=le, gt=gt, lt=lt, json_schema_extra=extra)
 
 
 class Section(BaseModel):
@@ -192,7 +192,7 @@ class Handling(Section):
     meeting_slots: float = F(10.0, "cases a committee's joint meeting settles per 100,000 residents of its territory, at full attention and integration [cases] (assumption)", ge=0)
     referral_meetings: int = F(2, "joint meetings a referred case waits for before the referral lapses [count] (assumption)", ge=1)
     whistle_delay: float = F(3.0, "mean days before departments report to a whistle at full power [days] (C12)", gt=0)
-    whistle_local_weight: Share = F(0.5, "share of departments' whistle response that depends on the street's rating weight w_local [share] (seed 004)")
+    whistle_local_weight: float = F(0.5, "share of departments' whistle response that depends on the street's rating weight w_local; below 1, so that a whistle is always answered in time [share] (seed 004)", ge=0, lt=1)
     triage_days: int = F(2, "days a district or city centre takes to dispatch a case [days] (assumption)", ge=0)
 
 
