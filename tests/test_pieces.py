@@ -328,3 +328,13 @@ def test_no_behavioural_number_lives_only_in_a_mechanism(path):
         constants = [n for n in ast.parse(path.read_text()).body if isinstance(n, ast.Assign)
                      and any(isinstance(c, ast.Constant) and isinstance(c.value, float) for c in ast.walk(n))]
         assert constants == [], f"{path.name}: float constants belong in base.py (units) or the schema"
+
+
+def test_the_lever_registry_names_the_mechanism_modules():
+    """Every mechanism a lever acts in (sim.registry) is a module of sim/mechanisms: the stages and
+    the platform (information)."""
+    from sim import registry
+
+    modules = {p.stem for p in MECHANISMS_DIR.glob("*.py")} - {"__init__", "base", "costs"}
+    assert set(registry.MECHANISMS) == modules
+    assert {cls.name for cls in mechanisms.STAGES} | {"information"} == modules
