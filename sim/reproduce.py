@@ -37,8 +37,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .experiments.analysis import paired_ci
 from .params import PRESETS, Scenario, ScenarioError, load_scenario
 from .registry import KPIS
 
@@ -287,18 +287,6 @@ def contrast_values(summaries: pd.DataFrame, weights: dict, kpi: str) -> pd.Seri
         return pd.Series(dtype=float)
     wide = wide[cols].astype(float).dropna()
     return (wide * pd.Series(weights, dtype=float)).sum(axis=1)
-
-
-def paired_ci(values, confidence: float = 0.95) -> tuple[float, float, float, int]:
-    """Mean, paired-t confidence interval (NaN with fewer than two values) and n."""
-    d = np.asarray(values, dtype=float)
-    d = d[np.isfinite(d)]
-    n = len(d)
-    mean = float(d.mean()) if n else float("nan")
-    if n < 2:
-        return mean, float("nan"), float("nan"), n
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * float(d.std(ddof=1)) / math.sqrt(n)
-    return mean, mean - half, mean + half, n
 
 
 def _relative(value: float, base: float) -> float:

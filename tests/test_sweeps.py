@@ -32,8 +32,8 @@ import tomli_w
 from scipy import stats
 
 from sim.cli import main
-from sim.experiments.analysis import (kpi_columns, morris_indices, point_means, replicate_mean_matrix,
-                                      sensitivity_table, sobol_indices)
+from sim.experiments.analysis import (kpi_columns, morris_indices, paired_ci, point_means, replicate_mean_matrix,
+                                      sensitivity_table, sobol_indices, t_half_width)
 from sim.experiments.spec import (SpecError, apply_parameters, build_tasks, load_spec, problem, run_key,
                                   sample_points)
 from sim.experiments.store import SweepStore
@@ -536,6 +536,31 @@ def test_point_means_known_values():
     assert np.isnan(t.loc[1, "ci_low"]) and np.isnan(t.loc[1, "ci_high"])
     t90 = point_means(summaries, ["p"], confidence=0.9).set_index("point")
     assert t90.loc[0, "ci_high"] == pytest.approx(2.0 + stats.t.ppf(0.95, 2) / np.sqrt(3))
+
+
+def test_the_one_t_interval_is_scipys_for_numbers_series_and_arrays():
+    values = np.array([1.0, 2.5, 2.0, 4.0])
+    lo, hi = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
+    half = t_half_width(values.std(ddof=1), len(values))
+    assert isinstance(half, float) and half == pytest.approx((hi - lo) / 2, rel=1e-12)
+    assert np.isnan(t_half_width(1.0, 1)) and np.isnan(t_half_width(float("nan"), 0))
+    n, sd = pd.Series([1, 2, 4]), pd.Series([np.nan, 1.0, 2.0])
+    s = t_half_width(sd, n, 0.9)
+    assert isinstance(s, pd.Series) and np.isnan(s[0])
+    assert s[1] == pytest.approx(stats.t.ppf(0.95, 1) / np.sqrt(2)) and s[2] == pytest.approx(stats.t.ppf(0.95, 3))
+    a = t_half_width(sd.to_numpy(), n.to_numpy(), 0.9)
+    assert isinstance(a, np.ndarray) and np.isnan(a[0]) and np.allclose(a[1:], s[1:])
+    # paired: the t interval of the differences' mean; infinite and missing differences are left out
+    mean, lo2, hi2, k = paired_ci([*values, np.nan, np.inf])
+    assert k == 4 and mean == values.mean() and (lo2, hi2) == pytest.approx((lo, hi), rel=1e-12)
+    assert paired_ci([3.0])[:3] == (3.0, pytest.approx(np.nan, nan_ok=True), pytest.approx(np.nan, nan_ok=True))
+
+
+def test_the_t_interval_is_computed_in_one_place():
+    uses = [str(p.relative_to(REPO)) for p in (REPO / "sim").rglob("*.py")
+            if "stats.t.ppf" in p.read_text(encoding="utf-8")]
+    assert uses == ["sim/experiments/analysis.py"]
+    assert (REPO / "sim/experiments/analysis.py").read_text(encoding="utf-8").count("stats.t.ppf") == 2  # t_half_width
 
 
 def test_replicates_share_seeds_across_points(finished_sweep):

@@ -11,6 +11,33 @@ from scipy import stats
 ID_COLUMNS = ("key", "point", "replicate", "seed", "scenario", "preset")
 
 
+def t_half_width(sd, n, confidence: float = 0.95):
+    """Half-width of the Student-t confidence interval of a mean: t(1/2 + confidence/2, n - 1) · sd / √n.
+
+    The one t-interval of cogov: sweep points, scenarios of a comparison, paired differences and
+    contrasts (pass the standard deviation of the differences), time-series bands. ``sd`` and ``n``
+    are numbers, or aligned Series or arrays; where n < 2 there is no interval and the half-width
+    is NaN.
+    """
+    if np.ndim(n) == 0:
+        return float(float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / np.sqrt(n)) if n > 1 else float("nan")
+    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+    return half.where(n > 1) if isinstance(half, pd.Series) else np.where(np.asarray(n) > 1, half, np.nan)
+
+
+def paired_ci(values, confidence: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean of paired differences (or contrasts), its paired-t confidence interval (NaN with fewer
+    than two finite values) and n."""
+    d = np.asarray(values, dtype=float)
+    d = d[np.isfinite(d)]
+    n = len(d)
+    mean = float(d.mean()) if n else float("nan")
+    if n < 2:
+        return mean, float("nan"), float("nan"), n
+    half = t_half_width(float(d.std(ddof=1)), n, confidence)
+    return mean, mean - half, mean + half, n
+
+
 def kpi_columns(summaries: pd.DataFrame, parameters: list[str]) -> list[str]:
     skip = set(ID_COLUMNS) | set(parameters)
     return [c for c in summaries.columns if c not in skip and pd.api.types.is_numeric_dtype(summaries[c])]
@@ -26,8 +53,7 @@ def point_means(summaries: pd.DataFrame, parameters: list[str], confidence: floa
     long = summaries.melt(id_vars=["point", *parameters], value_vars=kpis, var_name="kpi").dropna(subset=["value"])
     g = long.groupby(["point", *parameters, "kpi"], sort=True)["value"]
     out = g.agg(n="count", mean="mean", sd="std").reset_index()
-    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1)) * out["sd"] / np.sqrt(out["n"])
-    half = half.where(out["n"] > 1)
+    half = t_half_width(out["sd"], out["n"], confidence)
     out["ci_low"] = out["mean"] - half
     out["ci_high"] = out["mean"] + half
     return out
@@ -106,9 +132,9 @@ def group_stats(summaries: pd.DataFrame, by: str, kpis: list[str], confidence: f
     """Per group (e.g. scenario) and KPI: n, mean, sd and a t confidence interval of the mean."""
     long = summaries.melt(id_vars=[by], value_vars=kpis, var_name="kpi").dropna(subset=["value"])
     out = long.groupby([by, "kpi"], sort=False)["value"].agg(n="count", mean="mean", sd="std").reset_index()
-    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1)) * out["sd"] / np.sqrt(out["n"])
-    out["ci_low"] = out["mean"] - half.where(out["n"] > 1)
-    out["ci_high"] = out["mean"] + half.where(out["n"] > 1)
+    half = t_half_width(out["sd"], out["n"], confidence)
+    out["ci_low"] = out["mean"] - half
+    out["ci_high"] = out["mean"] + half
     return out
 
 
@@ -125,11 +151,7 @@ def paired_differences(summaries: pd.DataFrame, by: str, reference, kpis: list[s
             d = (g.loc[common, kpi] - ref.loc[common, kpi]).dropna().to_numpy(dtype=float)
             n = len(d)
             mean = float(d.mean()) if n else float("nan")
-            if n > 1:
-                sd = float(d.std(ddof=1))
-                half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / np.sqrt(n)
-            else:
-                half = float("nan")
+            half = t_half_width(float(d.std(ddof=1)), n, confidence) if n > 1 else float("nan")
             rows.append({by: name, "kpi": kpi, "n": n, "diff": mean, "ci_low": mean - half, "ci_high": mean + half,
                          "within_noise": bool(n > 1 and (mean - half) <= 0 <= (mean + half))})
     return pd.DataFrame(rows)
@@ -139,7 +161,7 @@ def timeseries_bands(timeseries: pd.DataFrame, by: str, columns: list[str], conf
     """Per group, day and column: mean across replicates and a t confidence band."""
     long = timeseries.melt(id_vars=[by, "day"], value_vars=columns, var_name="column").dropna(subset=["value"])
     out = long.groupby([by, "column", "day"], sort=False)["value"].agg(n="count", mean="mean", sd="std").reset_index()
-    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1)) * out["sd"].fillna(0) / np.sqrt(out["n"])
+    half = t_half_width(out["sd"], out["n"], confidence).fillna(0.0)  # one replicate: a band of width 0
     out["low"] = out["mean"] - half
     out["high"] = out["mean"] + half
     return out
