@@ -259,7 +259,7 @@ def cmd_sensitivity(args) -> int:
 def cmd_compare(args) -> int:
     from .experiments.sweep import fingerprint
     from .io import OutputError, check_writable
-    from .report.compare import DEFAULT_SCENARIOS, analyse, compare_tasks, load_scenarios, run_comparison
+    from .experiments.compare import DEFAULT_SCENARIOS, analyse, compare_tasks, load_scenarios, run_comparison
 
     if args.reps < 1:
         return _fail(f"--reps must be at least 1 (got {args.reps})")

@@ -372,7 +372,7 @@ def study_spec(arms: list[Scenario], reps: int, seed: int) -> dict:
 
 
 def study_tasks(arms: list[Scenario], reps: int, seed: int) -> list[dict]:
-    from .report.compare import compare_tasks
+    from .experiments.compare import compare_tasks
     return compare_tasks(arms, reps, seed)
 
 

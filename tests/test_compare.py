@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main as cli_main
-from sim.report.compare import analyse, load_scenarios, run_comparison
+from sim.experiments.compare import analyse, load_scenarios, run_comparison
 
 
 def compare(tmp_path, names, reps=3, days=45, name="cmp"):

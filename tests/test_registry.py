@@ -189,7 +189,8 @@ def test_the_report_summary_and_reproduce_use_directed_kpis_of_the_registry():
 def test_the_readers_have_no_copy_of_their_own():
     """The old duplicated tables are gone from the modules that read the registries."""
     from sim import cli, metrics
-    from sim.report import compare, report
+    from sim.experiments import compare
+    from sim.report import report
     for module, names in ((metrics, ["KPI_FORMATS"]), (compare, ["BETTER", "BANDS"]), (reproduce, ["BETTER"]),
                           (report, ["MAIN_KPIS", "BETTER", "RANGES"]), (cli, ["MAIN_KPIS"]),
                           (i18n, ["KPI_LABELS", "KPI_KIND", "DECIMALS"])):

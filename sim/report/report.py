@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..experiments.analysis import group_stats, paired_differences
 from ..registry import KINDS, KPIS, REPORT_KPIS, REPORT_SUMMARY_KPIS
 from .i18n import (_check_lang, cjk_font, display_width, fmt_number, join, kpi_header, kpi_kind, kpi_label,
                    scenario_label, t)
@@ -228,14 +227,12 @@ def _kpi_sentences(kpi: str, table: Table, lang: str) -> list[str]:
 
 
 def _gap_sentences(comp, lang: str) -> list[str]:
-    """The gap between the closure rate an agency would report and the real resolution rate."""
-    s = comp.summaries
-    if not {"closure_rate_reported", "resolution_rate"} <= set(s.columns) or s.empty:
+    """The gap between the closure rate an agency would report and the real resolution rate
+    (``comp.gap_stats``, ``comp.gap_diffs``)."""
+    if comp.gap_stats.empty:
         return []
     names, ref = list(comp.names), comp.names[0]
-    g = s[["scenario", "replicate"]].copy()
-    g["gap"] = s["closure_rate_reported"] - s["resolution_rate"]
-    st = group_stats(g, "scenario", ["gap"]).set_index("scenario").reindex(names)
+    st = comp.gap_stats.set_index("scenario").reindex(names)
     st = st[np.isfinite(st["mean"])]
     if st.empty:
         return []
@@ -261,7 +258,7 @@ def _gap_sentences(comp, lang: str) -> list[str]:
                                                  ci=_ci_clause(k, max(r["ci_low"], 0.0), r["ci_high"], lang,  # gap >= 0
                                                                signed=False)))
     if len(names) > 1 and comp.reps >= 2:
-        pd_ = paired_differences(g, "scenario", ref, ["gap"])
+        pd_ = comp.gap_diffs
         groups = {"narrower": [], "wider": [], "noise": []}
         for _, row in pd_[pd_["scenario"] != ref].iterrows():
             v = _verdict(row["n"], row["diff"], row["ci_low"], row["ci_high"], -1)

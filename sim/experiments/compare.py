@@ -1,10 +1,10 @@
-"""`cogov compare`: reform scenarios side by side, replicates paired on common random numbers.
+"""Comparing reform scenarios (``cogov compare``): replicates paired on common random numbers.
 
 Replicate r runs with the same seed in every scenario, so each scenario's difference from the
 first is measured on the same cities, residents and stream of candidate disputes: paired
 differences with a paired-t 95% confidence interval. Runs go through the sweep engine
 (resumable store in DIR/runs, processes or Dask), and everything after the runs works on the
-stored tables.
+stored tables (``analyse``): the report (``sim.report.report``) renders the ``Comparison``.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..experiments.analysis import group_stats, paired_differences, timeseries_bands
-from ..experiments.spec import run_key
-from ..experiments.store import SweepStore
-from ..experiments.sweep import SweepReport, fingerprint, run_tasks
 from ..params import Scenario, load_scenario
 from ..registry import REPORT_KPIS, REPORT_SERIES
 from ..streams import replicate_seeds
+from .analysis import group_stats, paired_differences, timeseries_bands
+from .spec import run_key
+from .store import SweepStore
+from .sweep import SweepReport, fingerprint, run_tasks
 
 DEFAULT_SCENARIOS = ("baseline", "empowerment_only", "empowerment", "whistle", "incentives", "info_sharing",
                      "fengqiao", "social_mobilisation", "wuzhi")
@@ -35,6 +35,8 @@ class Comparison:
     stats: pd.DataFrame       # scenario x kpi: n, mean, sd, ci_low, ci_high
     diffs: pd.DataFrame       # scenario x kpi: paired difference from the first scenario
     bands: pd.DataFrame       # scenario x column x day: mean, low, high
+    gap_stats: pd.DataFrame   # per scenario, reported closure rate - real resolution rate: n, mean, CI (as stats)
+    gap_diffs: pd.DataFrame   # per scenario, that gap's paired difference from the first scenario (as diffs)
     reps: int
     days: int
     preset: str
@@ -74,6 +76,17 @@ def run_comparison(scenarios: list[Scenario], reps: int, out: Path, root_seed: i
     return run_tasks(tasks, out, manifest, executor, workers, scheduler, progress, "compare")
 
 
+def reported_gap(summaries: pd.DataFrame, reference: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The gap between the closure rate an agency would report and the real resolution rate, run
+    by run: its mean and t interval per scenario, and its paired difference from ``reference``
+    (two empty tables when the summaries lack either rate)."""
+    if not {"closure_rate_reported", "resolution_rate"} <= set(summaries.columns) or summaries.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    g = summaries[["scenario", "replicate"]].copy()
+    g["gap"] = summaries["closure_rate_reported"] - summaries["resolution_rate"]
+    return group_stats(g, "scenario", ["gap"]), paired_differences(g, "scenario", reference, ["gap"])
+
+
 def analyse(out: Path) -> Comparison:
     """The comparison's tables, from the stored runs."""
     store = SweepStore(out)
@@ -85,9 +98,11 @@ def analyse(out: Path) -> Comparison:
     ts["scenario"] = [names[p] for p in ts["point"]]
     kpis = [k for k in REPORT_KPIS if k in summaries.columns]
     first = manifest["scenarios"][0]
+    gap_stats, gap_diffs = reported_gap(summaries, names[0])
     return Comparison(
         names=names, summaries=summaries,
         stats=group_stats(summaries, "scenario", kpis),
         diffs=paired_differences(summaries, "scenario", names[0], kpis),
         bands=timeseries_bands(ts, "scenario", [c for c in REPORT_SERIES if c in ts.columns]),
+        gap_stats=gap_stats, gap_diffs=gap_diffs,
         reps=manifest["spec"]["reps"], days=first["days"], preset=first["preset"], seed=manifest["root_seed"])
