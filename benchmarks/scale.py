@@ -2,7 +2,7 @@
 
 import sys
 
-from sim.bench import main
+from sim.cli.bench import main
 
 if __name__ == "__main__":
     sys.exit(main())

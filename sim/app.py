@@ -16,8 +16,7 @@ Pieces, top down:
   grievance and trust (mobilised ones marked), charts of backlog, resolution rate, share
   resolved at grassroots and trust, and the escalation ladder;
 - ``Page``: SolaraViz (Mesa's play / step / reset and speed controls) with the lesson's controls
-  in the sidebar and the views below;
-- ``main``: the ``cogov app`` command (a solara server bound to 127.0.0.1 unless told otherwise).
+  in the sidebar and the views below; the ``cogov app`` command (``sim.cli.app``) serves it.
 
 Levers moved while a run goes take effect from the next simulated day, as an entry of the
 scenario's ``schedule`` (the same mechanism as ``[[schedule]]`` in a scenario file); Reset
@@ -29,21 +28,11 @@ outcomes) moves weight along the line through the ``baseline`` and ``incentives`
 
 from __future__ import annotations
 
-import argparse
 import copy
 import io
-import os
-import re
-import shutil
-import socket
-import sys
-import tarfile
-import tempfile
 import threading
-import time
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import matplotlib
 import mesa
@@ -761,151 +750,3 @@ def Page():
     """What ``solara`` serves: the app with a model of its own."""
     solara.Title("cogov: co-governance of disputes")
     App()
-
-
-# ------------------------------------------------------------------------------------------------
-# the command
-# ------------------------------------------------------------------------------------------------
-
-def _port(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be between 1 and 65535 (got {port})")
-    return port
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="cogov app",
-        description="Start the interactive teaching app (Mesa SolaraViz) on this machine and print its address: "
-                    "a classroom city (3,000 residents), the main reform levers as sliders, two runs side by side "
-                    "on the same seed, labels in English or Chinese. See docs/APP.md.")
-    p.add_argument("--port", type=_port, default=8765, help="port to listen on (default 8765)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")
-    return p
-
-
-def check_port(host: str, port: int) -> str | None:
-    """None if ``host:port`` can be bound now, else why not."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        return f"--host {host}: unknown address ({exc.strerror})"
-    family, _, _, _, addr = infos[0]
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(addr)
-        except PermissionError:
-            return f"--port {port}: not allowed on {host} (ports below 1024 need administrator rights)"
-        except OSError as exc:
-            if exc.errno in (98, 48, 10048):  # EADDRINUSE (Linux, macOS, Windows)
-                return f"--port {port}: already in use on {host}; choose another with --port"
-            return f"--host {host} --port {port}: cannot listen there ({exc.strerror})"
-    return None
-
-
-#: A front-end file the page loads through Solara's CDN proxy: (npm package@version, path in it).
-CDN_FILE = re.compile(r"/_solara/cdn/((?:@[\w.-]+/)?[\w.-]+@[\w.-]+)(/[^\"'?#\s]+)")
-NPM_REGISTRY = "https://registry.npmjs.org"
-
-
-def _get(url: str, timeout: float = 60) -> tuple[int, bytes]:
-    import urllib.error
-    import urllib.request
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, b""
-    except (urllib.error.URLError, OSError):
-        return 0, b""
-
-
-def _unpack_npm(spec: str, dest: Path) -> None:
-    """Put npm package ``spec`` (name@version) into ``dest``, from the npm registry's tarball."""
-    name, version = spec.rsplit("@", 1)
-    status, data = _get(f"{NPM_REGISTRY}/{name}/-/{name.split('/')[-1]}-{version}.tgz", timeout=300)
-    if status != 200:
-        raise OSError(f"{spec}: the npm registry answered {status or 'nothing'}")
-    with tempfile.TemporaryDirectory() as tmp, tarfile.open(fileobj=io.BytesIO(data)) as tf:
-        tf.extractall(tmp, filter="data")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(Path(tmp) / "package", dest, dirs_exist_ok=True)
-
-
-def ensure_front_end(base: str, cache: Path) -> list[str]:
-    """The page loads its front end (JavaScript, CSS, fonts) through the server's proxy of a public
-    CDN, cached in ``cache``. Where that CDN cannot be reached, fill the cache from the same
-    packages on the npm registry. Returns the packages fetched; raises OSError if one cannot be."""
-    status, html = _get(base + "/")
-    if status != 200:
-        raise OSError(f"the app's page answered {status or 'nothing'}")
-    import solara.settings
-
-    cdn = solara.settings.assets.cdn.rstrip("/") + "/"
-    files: dict[str, str] = {}
-    for spec, path in CDN_FILE.findall(html.decode("utf-8", "replace")):
-        files.setdefault(spec, path)
-    fetched = []
-    for spec, path in sorted(files.items()):
-        if (cache / spec / path.lstrip("/")).is_file() or _get(f"{cdn}{spec}{path}", timeout=10)[0] == 200:
-            continue  # cached, or the server's proxy will fetch it from the CDN
-        _unpack_npm(spec, cache / spec)
-        fetched.append(spec)
-    return fetched
-
-
-def _front_end_when_started(server, host: str, port: int, cache: Path) -> None:
-    while not server.started and not server.should_exit:
-        time.sleep(0.2)
-    if server.started:
-        local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else (f"[{host}]" if ":" in host else host)
-        try:
-            fetched = ensure_front_end(f"http://{local}:{port}", cache)
-            if fetched:
-                print(f"cogov app: the page's front end came from the npm registry ({', '.join(fetched)}), "
-                      f"cached in {cache}", flush=True)
-        except OSError as exc:
-            print(f"cogov app: warning: the page's front end could not be fetched from its CDN or the npm "
-                  f"registry ({exc}); the page stays blank until it can", file=sys.stderr, flush=True)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``cogov app [--port N] [--host ADDRESS]``: serve the app until interrupted."""
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    problem = check_port(args.host, args.port)
-    if problem:
-        print(f"cogov app: error: {problem}", file=sys.stderr)
-        return 2
-    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")  # local http is fine
-    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
-    os.environ["SOLARA_APP"] = f"{__name__}:Page"
-    os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = args.host, str(args.port)
-    import uvicorn
-    from solara.server import settings
-
-    settings.main.mode = "production"        # no auto-reload, no dev tools
-    settings.telemetry.mixpanel_enable = False
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"cogov app: open http://{host}:{args.port} in a browser (Ctrl-C to stop)", flush=True)
-    config = uvicorn.Config("solara.server.starlette:app", host=args.host, port=args.port, log_level="warning")
-    server = uvicorn.Server(config)
-    threading.Thread(target=_front_end_when_started, daemon=True,
-                     args=(server, args.host, args.port, Path(settings.assets.proxy_cache_dir))).start()
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    if not server.started:
-        print(f"cogov app: error: the server could not start on {args.host}:{args.port}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

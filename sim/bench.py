@@ -5,15 +5,13 @@ its own process so that its peak memory is its own, and prints: residents, cases
 run wall seconds, resident-days and cases per second, peak RSS; then where a city run spends
 its time, by component of the day; then the speed of the vectorised residents' dynamics
 against the plain Mesa reference (one agent per resident) at 10,000 residents.
+
+The measurements are here; the command (options, one process per preset) is ``sim.cli.bench``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import resource
-import subprocess
-import sys
 import time
 
 PRESETS = ("classroom", "city", "tianjin")
@@ -36,14 +34,6 @@ def measure_preset(preset: str, days: int, seed: int = 1) -> dict:
             "cases_per_s": model.table.n / run,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "timings": model.timings}
-
-
-def measure_in_subprocess(preset: str, days: int) -> dict:
-    out = subprocess.run([sys.executable, "-m", "sim.bench", "--one", preset, "--days", str(days)],
-                         capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"benchmark of {preset} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def docking_speed(n_residents: int = 10_000, days: int = 20) -> dict:
@@ -89,37 +79,3 @@ def format_profile(row: dict) -> str:
     for name, secs in sorted(row["timings"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  {name:<18} {secs:8.2f} s  {100 * secs / total:5.1f}%")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="cogov bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="skip the full-scale tianjin preset")
-    p.add_argument("--days", type=int, default=365, help="simulated days per preset (default 365)")
-    p.add_argument("--presets", nargs="+", choices=PRESETS, help="presets to run (default: all)")
-    p.add_argument("--json", help="also write the figures to this JSON file")
-    p.add_argument("--one", choices=PRESETS, help=argparse.SUPPRESS)  # internal: one preset, JSON out
-    args = p.parse_args(argv)
-    if args.one:
-        print(json.dumps(measure_preset(args.one, args.days)))
-        return 0
-    presets = args.presets or [x for x in PRESETS if not (args.quick and x == "tianjin")]
-    rows = []
-    for preset in presets:
-        print(f"running {preset} for {args.days} days...", file=sys.stderr, flush=True)
-        rows.append(measure_in_subprocess(preset, args.days))
-    print(format_table(rows))
-    print()
-    city = next((r for r in rows if r["preset"] == "city"), rows[-1])
-    print(format_profile(city))
-    print()
-    speed = docking_speed()
-    print(f"residents' dynamics at 10,000 residents: vectorised {speed['vectorised']:,.0f} resident-days/s, "
-          f"reference (one Mesa agent each) {speed['reference']:,.0f}; ratio {speed['ratio']:,.0f}x")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"presets": rows, "docking_speed": speed}, f, indent=2)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -23,15 +23,9 @@ the effects as % of the baseline mean) and ``FINDINGS.md``; the markdown is also
 
 from __future__ import annotations
 
-import argparse
-import datetime as _dt
 import math
 import os
-import shlex
 import shutil
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .experiments.analysis import paired_ci
-from .params import PRESETS, Scenario, ScenarioError, load_scenario
+from .params import Scenario, load_scenario
 from .registry import KPIS
 
 # ------------------------------------------------------------------------------------------------
@@ -604,65 +598,8 @@ def not_supported_paragraph(table: pd.DataFrame, claims=CLAIMS) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-# The command
+# The study's cost and settings, the files written (the command: sim.cli.reproduce)
 # ------------------------------------------------------------------------------------------------
-
-
-class _OptionError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one clear line, exit code 2, instead of usage + message
-        raise _OptionError(message)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from .experiments.sweep import EXECUTORS
-
-    p = _Parser(
-        prog="cogov reproduce",
-        description="Test the sources' seven claims (MODEL.md §10) with designed experiments: each claim's arms "
-                    "are the built-in baseline with a few levers changed; replicate r uses the same seed in every "
-                    "arm (common random numbers), the baseline is shared, and each test is a paired contrast with "
-                    "a paired-t 95% CI and a verdict (supported / not supported / reversed). Writes "
-                    "findings.csv, findings_effects.png and FINDINGS.md into --out, and the markdown to --findings. "
-                    "Resumable: rerunning the same command reuses finished runs.",
-        epilog="Defaults take 5-20 minutes on two cores (14 arms x 10 replicates at the city preset). "
-               "For teaching or a quick look: cogov reproduce --preset classroom --reps 3 --days 120")
-    p.add_argument("--reps", type=int, default=DEFAULT_REPS, help=f"replicates per arm (default {DEFAULT_REPS})")
-    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS), metavar="NAME",
-                   help=f"structure preset: {', '.join(sorted(PRESETS))} (default {DEFAULT_PRESET})")
-    p.add_argument("--days", type=int, help="days per run (default: the baseline scenario's, 365)")
-    p.add_argument("--seed", type=int, default=1, help="root seed of the replicates (default 1)")
-    p.add_argument("--out", help="study folder (default: out/reproduce/<id of this study>); rerun to resume")
-    p.add_argument("--findings", metavar="PATH",
-                   help="also write the markdown here (default: docs/FINDINGS.md when run from the cogov "
-                        "repository at the reference settings, city preset, 10 or more replicates and 365 or more "
-                        "days; else only OUT/FINDINGS.md); its figure is written beside it")
-    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--executor", choices=EXECUTORS, default="processes",
-                   help="where runs execute (default processes)")
-    p.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; print only the table and paths")
-    return p
-
-
-def _fail(message: str) -> int:
-    print(f"cogov reproduce: error: {message}", file=sys.stderr)
-    return 2
-
-
-def in_cogov_repository(cwd: Path) -> bool:
-    """Whether ``cwd`` is the cogov repository: ``./docs`` and a ``./pyproject.toml`` naming cogov."""
-    pp = cwd / "pyproject.toml"
-    if not ((cwd / "docs").is_dir() and pp.is_file()):
-        return False
-    try:
-        import tomllib
-        return tomllib.loads(pp.read_text(encoding="utf-8")).get("project", {}).get("name") == "cogov"
-    except (OSError, ValueError):
-        return False
 
 
 def _timing_text(meta: dict) -> str:
@@ -686,21 +623,6 @@ def record_timing(out: Path, seconds: float, computed: int) -> dict:
         data = {"run_seconds": data["run_seconds"] + seconds, "invocations": data["invocations"] + 1}
         _write_text(path, json.dumps(data))
     return data
-
-
-def _git_state() -> tuple[str | None, bool]:
-    from .io import git_commit
-    commit = git_commit()
-    if commit is None:
-        return None, False
-    root = Path(__file__).resolve().parent.parent
-    try:
-        out = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
-                              "sim", "scenarios"],
-                             capture_output=True, text=True, timeout=5, check=False)
-        return commit, bool(out.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        return commit, False
 
 
 def _small_note(preset: str, reps: int, days: int) -> str:
@@ -746,105 +668,3 @@ def write_outputs(table: pd.DataFrame, meta: dict, out: Path, findings: Path | N
             _write_text(findings, markdown(table, meta, beside.name))
             written.append(findings)
     return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``cogov reproduce [options]``; returns the exit code (0 ok, 1 failed runs, 2 bad option, 130 interrupted)."""
-    from .experiments.sweep import fingerprint
-    from .io import OutputError, check_writable
-
-    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
-    try:
-        args = build_parser().parse_args(argv)
-    except _OptionError as exc:
-        return _fail(f"{exc} (see cogov reproduce --help)")
-    if args.reps < 1:
-        return _fail(f"--reps must be at least 1 (got {args.reps})")
-    if args.workers is not None and args.workers < 1:
-        return _fail(f"--workers must be at least 1 (got {args.workers})")
-    if args.days is not None and not 1 <= args.days <= 36500:
-        return _fail(f"--days must be between 1 and 36500 (got {args.days})")
-    if args.seed < 0:
-        return _fail(f"--seed must be 0 or more (got {args.seed})")
-    if args.scheduler and args.executor != "dask":
-        return _fail("--scheduler needs --executor dask")
-    for opt in ("out", "findings"):
-        if getattr(args, opt) is not None and not getattr(args, opt).strip():
-            return _fail(f"--{opt} must not be empty")
-    t0 = time.perf_counter()
-    try:
-        arms = build_arms(args.preset, args.days)
-    except ScenarioError as exc:
-        return _fail(str(exc))
-    spec = study_spec(arms, args.reps, args.seed)
-    out = Path(args.out) if args.out else Path("out") / "reproduce" / fingerprint(
-        spec, study_tasks(arms, args.reps, args.seed))[:10]
-    if args.findings is not None:
-        findings = Path(args.findings)
-    else:
-        # the committed findings are replaced only by a study at the reference settings, never by a quick look
-        reference = not _small_note(args.preset, args.reps, arms[0].days)
-        findings = Path("docs") / "FINDINGS.md" if reference and in_cogov_repository(Path.cwd()) else None
-    try:
-        check_writable(out)
-        if findings is not None:
-            if findings.is_dir():
-                return _fail(f"--findings {findings}: is a folder; give a file path such as {findings}/FINDINGS.md")
-            check_writable(findings.parent)
-    except OutputError as exc:
-        msg = str(exc)
-        if findings is not None and msg.startswith(f"--out {findings.parent}"):
-            msg = msg.replace(f"--out {findings.parent}", f"--findings {findings}", 1)
-        return _fail(msg)
-    if args.reps < 2:
-        print("cogov reproduce: warning: with one replicate no confidence interval exists: every verdict will be "
-              "'not supported'", file=sys.stderr)
-    if not args.quiet:
-        print(f"reproduce: {len(arms)} arms x {args.reps} replicates at the {args.preset} preset, {arms[0].days} days, "
-              f"root seed {args.seed} -> {out}/", file=sys.stderr)
-    commit, dirty = _git_state()  # the code the runs start with
-    try:
-        report = run_study(arms, args.reps, out, args.seed, args.executor, args.workers, args.scheduler,
-                           progress=not args.quiet)
-    except FileExistsError as exc:
-        return _fail(str(exc))
-    except KeyboardInterrupt:
-        report = None
-    if report is None or report.interrupted:
-        print("cogov reproduce: interrupted; finished runs are on disk: rerun the same command to resume",
-              file=sys.stderr)
-        return 130
-    if report.failed:
-        print(f"cogov reproduce: {report.failed} run(s) failed; tracebacks in {out}/failures/ "
-              "(rerun the same command to retry them)", file=sys.stderr)
-        return 1
-    try:
-        table = analyse(out)
-        from . import __version__
-        timing = record_timing(out, report.seconds, report.done)
-        wall = time.perf_counter() - t0
-        meta = {"command": shlex.join(["cogov", "reproduce", *argv]), "date": _dt.datetime.now().astimezone()
-                .strftime("%Y-%m-%d %H:%M %Z"), "version": __version__, "commit": commit, "dirty": dirty,
-                "preset": args.preset, "days": arms[0].days, "reps": args.reps, "seed": args.seed,
-                "residents": arms[0].n_residents(), "arms": len(arms), "runs": report.total,
-                "reused": report.skipped, "wall": wall, "base": arms[0],
-                "compute_total": timing["run_seconds"], "invocations": timing["invocations"],
-                "small": _small_note(args.preset, args.reps, arms[0].days)}
-        written = write_outputs(table, meta, out, findings)
-    except KeyboardInterrupt:
-        print("cogov reproduce: interrupted while writing the findings; the runs are on disk: rerun to finish",
-              file=sys.stderr)
-        return 130
-    except OSError as exc:
-        return _fail(f"cannot write the findings: {exc}")
-    print(text_table(table))
-    print(f"{len(arms)} arms x {args.reps} replicates ({report.total} runs, {report.skipped} reused) "
-          f"in {wall:.0f} s (wall time)")
-    for path in written:
-        if path.suffix in (".md", ".csv"):
-            print(f"findings: {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,6 +20,7 @@ v = pytest.importorskip("ipyvuetify")
 
 from sim import app  # noqa: E402  (after the skips: the app needs solara)
 from sim.app import ClassroomModel, Lesson  # noqa: E402
+from sim.cli import app as app_command  # noqa: E402  (the `cogov app` command)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -242,7 +243,7 @@ def _free_port() -> int:
 
 def test_help(capsys):
     with pytest.raises(SystemExit) as exc:
-        app.main(["--help"])
+        app_command.main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
     assert "--port" in out and "--host" in out and "127.0.0.1" in out
@@ -253,7 +254,7 @@ def test_port_in_use_fails_with_one_message(capsys):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        assert app.main(["--port", str(port)]) == 2
+        assert app_command.main(["--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"--port {port}: already in use" in err
 
@@ -261,13 +262,13 @@ def test_port_in_use_fails_with_one_message(capsys):
 @pytest.mark.parametrize("port", ["0", "70000", "http"])
 def test_bad_port_is_refused(port, capsys):
     with pytest.raises(SystemExit) as exc:
-        app.main(["--port", port])
+        app_command.main(["--port", port])
     assert exc.value.code == 2
     assert "--port" in capsys.readouterr().err
 
 
 def test_unknown_host_fails_with_one_message(capsys):
-    assert app.main(["--host", "no-such-host.invalid", "--port", str(_free_port())]) == 2
+    assert app_command.main(["--host", "no-such-host.invalid", "--port", str(_free_port())]) == 2
     assert "--host no-such-host.invalid" in capsys.readouterr().err
 
 
@@ -330,12 +331,12 @@ def app_server(tmp_path):
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 180
-        while app._get(base + "/", timeout=5)[0] != 200:
+        while app_command._get(base + "/", timeout=5)[0] != 200:
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.flush()
                 pytest.fail(f"cogov app did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
             time.sleep(0.5)
-        app.ensure_front_end(base, cache)  # as the server does once started; here before the browser loads the page
+        app_command.ensure_front_end(base, cache)  # as the server does once started; here before the browser loads the page
         yield base
     finally:
         proc.terminate()

@@ -1,4 +1,4 @@
-"""The ``cogov`` command (sim/cli.py): exit codes, messages and the files a run writes (MODEL §6-§7).
+"""The ``cogov`` command (sim/cli/): exit codes, messages and the files a run writes (MODEL §6-§7).
 
 Most tests call ``sim.cli.main(argv)`` in-process; two run ``python -m sim.cli`` as a
 subprocess to check the real exit status.

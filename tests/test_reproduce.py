@@ -15,6 +15,7 @@ from scipy import stats
 from sim import load_scenario
 from sim import reproduce as R
 from sim.cli import main as cli_main
+from sim.cli.reproduce import in_cogov_repository
 from sim.registry import KPIS as KPI_REGISTRY
 
 REPO = Path(__file__).resolve().parents[1]
@@ -214,11 +215,11 @@ def test_an_arm_outside_levers_and_detection_is_refused():
 
 
 def test_default_findings_path_only_in_the_cogov_repository(tmp_path):
-    assert R.in_cogov_repository(REPO) == (REPO / "docs").is_dir()
-    assert not R.in_cogov_repository(tmp_path)
+    assert in_cogov_repository(REPO) == (REPO / "docs").is_dir()
+    assert not in_cogov_repository(tmp_path)
     (tmp_path / "docs").mkdir()
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "other"\n')
-    assert not R.in_cogov_repository(tmp_path)
+    assert not in_cogov_repository(tmp_path)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -336,7 +337,7 @@ def test_end_to_end_small_study_writes_every_claim_with_a_verdict_and_the_figure
     repo = tmp_path / "repo"
     (repo / "docs").mkdir(parents=True)
     (repo / "pyproject.toml").write_text('[project]\nname = "cogov"\n')
-    assert R.in_cogov_repository(repo)
+    assert in_cogov_repository(repo)
     cwd = os.getcwd()
     os.chdir(repo)
     try:

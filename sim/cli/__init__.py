@@ -1,0 +1,58 @@
+"""The ``cogov`` command. Thin: it parses, calls the package, prints.
+
+One module per command: ``run``, ``validate``, ``scenarios``, ``levers``, ``kpis``, ``sweep``
+(with ``results`` and ``sensitivity``), ``compare``, and, with parsers of their own, ``app``,
+``calibrate``, ``reproduce`` and ``bench``; ``common`` holds what they share (the error line,
+interruption, failed runs, the progress bar, the lines naming written files). Command modules
+import the model, the experiments and the report inside their command functions, so that
+``cogov --help``, ``cogov levers`` or ``cogov validate`` start fast.
+
+Exit codes: 0 success; 1 some runs failed; 2 bad input (scenario file, option, output folder);
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import compare, kpis, levers, run, scenarios, sweep, validate
+from .common import check_days, fail
+
+#: Commands with their own parser (module sim.cli.NAME, its main(argv)): name -> help line.
+DELEGATED = {
+    "app": "interactive teaching app in the browser (Mesa SolaraViz, zh/en)",
+    "calibrate": "fit the baseline's uncertain parameters to the published targets",
+    "reproduce": "test the sources' seven claims (MODEL §10) and write docs/FINDINGS.md",
+    "bench": "scale benchmark: classroom, city and full-scale tianjin",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cogov",
+        description="Simulate multi-actor co-governance of disputes in a Chinese city (市域社会治理).")
+    from .. import __version__
+    p.add_argument("--version", action="version", version=f"cogov {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for add in (run.add_parser, validate.add_parser, scenarios.add_parser, levers.add_parser, kpis.add_parser,
+                sweep.add_parser, sweep.add_results_parser, sweep.add_sensitivity_parser, compare.add_parser):
+        add(sub)
+    # these commands are handed whole to their own module's main() (see main); listed here for --help
+    for name, text in DELEGATED.items():
+        sub.add_parser(name, help=f"{text} (see `cogov {name} --help`)", add_help=False)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] and argv[0] in DELEGATED:
+        return importlib.import_module(f"{__name__}.{argv[0]}").main(argv[1:])
+    args = build_parser().parse_args(argv)
+    if (bad := check_days(getattr(args, "days", None))) is not None:
+        return bad
+    if getattr(args, "seed", None) is not None and args.seed < 0:
+        return fail("--seed must be 0 or more")
+    return args.func(args)

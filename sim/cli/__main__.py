@@ -1,0 +1,7 @@
+"""``python -m sim.cli``: the ``cogov`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

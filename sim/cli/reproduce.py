@@ -1,0 +1,184 @@
+"""``cogov reproduce``: the sources' seven claims (MODEL §10) tested by designed experiments
+(``sim.experiments.claims``), the findings written by ``sim.report.findings``.
+
+Its own parser (one error line instead of argparse's usage + message); exit codes 0 ok, 1 failed
+runs, 2 bad option, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..params import PRESETS, ScenarioError
+from .common import check_days, fail, failed_runs, interrupted, print_written, warn
+
+COMMAND = "reproduce"
+
+
+class _OptionError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one clear line, exit code 2, instead of usage + message
+        raise _OptionError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ..reproduce import DEFAULT_PRESET, DEFAULT_REPS
+    from ..experiments.sweep import EXECUTORS
+
+    p = _Parser(
+        prog="cogov reproduce",
+        description="Test the sources' seven claims (MODEL.md §10) with designed experiments: each claim's arms "
+                    "are the built-in baseline with a few levers changed; replicate r uses the same seed in every "
+                    "arm (common random numbers), the baseline is shared, and each test is a paired contrast with "
+                    "a paired-t 95% CI and a verdict (supported / not supported / reversed). Writes "
+                    "findings.csv, findings_effects.png and FINDINGS.md into --out, and the markdown to --findings. "
+                    "Resumable: rerunning the same command reuses finished runs.",
+        epilog="Defaults take 5-20 minutes on two cores (14 arms x 10 replicates at the city preset). "
+               "For teaching or a quick look: cogov reproduce --preset classroom --reps 3 --days 120")
+    p.add_argument("--reps", type=int, default=DEFAULT_REPS, help=f"replicates per arm (default {DEFAULT_REPS})")
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS), metavar="NAME",
+                   help=f"structure preset: {', '.join(sorted(PRESETS))} (default {DEFAULT_PRESET})")
+    p.add_argument("--days", type=int, help="days per run (default: the baseline scenario's, 365)")
+    p.add_argument("--seed", type=int, default=1, help="root seed of the replicates (default 1)")
+    p.add_argument("--out", help="study folder (default: out/reproduce/<id of this study>); rerun to resume")
+    p.add_argument("--findings", metavar="PATH",
+                   help="also write the markdown here (default: docs/FINDINGS.md when run from the cogov "
+                        "repository at the reference settings, city preset, 10 or more replicates and 365 or more "
+                        "days; else only OUT/FINDINGS.md); its figure is written beside it")
+    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--executor", choices=EXECUTORS, default="processes",
+                   help="where runs execute (default processes)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; print only the table and paths")
+    return p
+
+
+def in_cogov_repository(cwd: Path) -> bool:
+    """Whether ``cwd`` is the cogov repository: ``./docs`` and a ``./pyproject.toml`` naming cogov."""
+    pp = cwd / "pyproject.toml"
+    if not ((cwd / "docs").is_dir() and pp.is_file()):
+        return False
+    try:
+        import tomllib
+        return tomllib.loads(pp.read_text(encoding="utf-8")).get("project", {}).get("name") == "cogov"
+    except (OSError, ValueError):
+        return False
+
+
+def _git_state() -> tuple[str | None, bool]:
+    """The git commit cogov runs from (None outside a checkout) and whether sim/ or scenarios/ have
+    uncommitted changes."""
+    from ..io import git_commit
+    commit = git_commit()
+    if commit is None:
+        return None, False
+    root = Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
+                              "sim", "scenarios"],
+                             capture_output=True, text=True, timeout=5, check=False)
+        return commit, bool(out.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        return commit, False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``cogov reproduce [options]``; returns the exit code (0 ok, 1 failed runs, 2 bad option, 130 interrupted)."""
+    from ..experiments.sweep import fingerprint
+    from ..io import OutputError, check_writable
+    from ..reproduce import (analyse, build_arms, record_timing, run_study, study_spec, study_tasks, text_table,
+                             write_outputs)
+    from ..reproduce import _small_note as small_note
+
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    try:
+        args = build_parser().parse_args(argv)
+    except _OptionError as exc:
+        return fail(f"{exc} (see cogov reproduce --help)", COMMAND)
+    if args.reps < 1:
+        return fail(f"--reps must be at least 1 (got {args.reps})", COMMAND)
+    if args.workers is not None and args.workers < 1:
+        return fail(f"--workers must be at least 1 (got {args.workers})", COMMAND)
+    if (bad := check_days(args.days, COMMAND)) is not None:
+        return bad
+    if args.seed < 0:
+        return fail(f"--seed must be 0 or more (got {args.seed})", COMMAND)
+    if args.scheduler and args.executor != "dask":
+        return fail("--scheduler needs --executor dask", COMMAND)
+    for opt in ("out", "findings"):
+        if getattr(args, opt) is not None and not getattr(args, opt).strip():
+            return fail(f"--{opt} must not be empty", COMMAND)
+    t0 = time.perf_counter()
+    try:
+        arms = build_arms(args.preset, args.days)
+    except ScenarioError as exc:
+        return fail(str(exc), COMMAND)
+    spec = study_spec(arms, args.reps, args.seed)
+    out = Path(args.out) if args.out else Path("out") / "reproduce" / fingerprint(
+        spec, study_tasks(arms, args.reps, args.seed))[:10]
+    if args.findings is not None:
+        findings = Path(args.findings)
+    else:
+        # the committed findings are replaced only by a study at the reference settings, never by a quick look
+        reference = not small_note(args.preset, args.reps, arms[0].days)
+        findings = Path("docs") / "FINDINGS.md" if reference and in_cogov_repository(Path.cwd()) else None
+    try:
+        check_writable(out)
+        if findings is not None:
+            if findings.is_dir():
+                return fail(f"--findings {findings}: is a folder; give a file path such as {findings}/FINDINGS.md",
+                            COMMAND)
+            check_writable(findings.parent)
+    except OutputError as exc:
+        msg = str(exc)
+        if findings is not None and msg.startswith(f"--out {findings.parent}"):
+            msg = msg.replace(f"--out {findings.parent}", f"--findings {findings}", 1)
+        return fail(msg, COMMAND)
+    if args.reps < 2:
+        warn("with one replicate no confidence interval exists: every verdict will be 'not supported'", COMMAND)
+    if not args.quiet:
+        print(f"reproduce: {len(arms)} arms x {args.reps} replicates at the {args.preset} preset, {arms[0].days} days, "
+              f"root seed {args.seed} -> {out}/", file=sys.stderr)
+    commit, dirty = _git_state()  # the code the runs start with
+    try:
+        report = run_study(arms, args.reps, out, args.seed, args.executor, args.workers, args.scheduler,
+                           progress=not args.quiet)
+    except FileExistsError as exc:
+        return fail(str(exc), COMMAND)
+    except KeyboardInterrupt:
+        report = None
+    if report is None or report.interrupted:
+        return interrupted(command=COMMAND)
+    if report.failed:
+        return failed_runs(report.failed, out, "rerun the same command to retry them", COMMAND)
+    try:
+        table = analyse(out)
+        from .. import __version__
+        timing = record_timing(out, report.seconds, report.done)
+        wall = time.perf_counter() - t0
+        meta = {"command": shlex.join(["cogov", "reproduce", *argv]), "date": _dt.datetime.now().astimezone()
+                .strftime("%Y-%m-%d %H:%M %Z"), "version": __version__, "commit": commit, "dirty": dirty,
+                "preset": args.preset, "days": arms[0].days, "reps": args.reps, "seed": args.seed,
+                "residents": arms[0].n_residents(), "arms": len(arms), "runs": report.total,
+                "reused": report.skipped, "wall": wall, "base": arms[0],
+                "compute_total": timing["run_seconds"], "invocations": timing["invocations"],
+                "small": small_note(args.preset, args.reps, arms[0].days)}
+        written = write_outputs(table, meta, out, findings)
+    except KeyboardInterrupt:
+        return interrupted("interrupted while writing the findings; the runs are on disk: rerun to finish", COMMAND)
+    except OSError as exc:
+        return fail(f"cannot write the findings: {exc}", COMMAND)
+    print(text_table(table))
+    print(f"{len(arms)} arms x {args.reps} replicates ({report.total} runs, {report.skipped} reused) "
+          f"in {wall:.0f} s (wall time)")
+    print_written("findings", written, (".md", ".csv"))
+    return 0

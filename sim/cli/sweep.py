@@ -1,0 +1,141 @@
+"""``cogov sweep``, ``cogov results`` and ``cogov sensitivity``: run (or resume) a sweep spec, read
+its per-point means back, screen or decompose its parameters' influence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..registry import SWEEP_KPIS
+from .common import fail, failed_runs, interrupted
+
+
+def _sweep_options(p) -> None:
+    from ..experiments.sweep import EXECUTORS
+    p.add_argument("spec", help="sweep spec (TOML; see scenarios/sweeps/)")
+    p.add_argument("--executor", choices=EXECUTORS, default="serial", help="where runs execute (default: serial)")
+    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
+    p.add_argument("--out", help="sweep folder (default: out/sweeps/NAME); rerun with the same folder to resume")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+
+
+def add_parser(sub) -> None:
+    sw = sub.add_parser("sweep", help="run (or resume) a parameter sweep",
+                        description="Run every point x replicate of a sweep spec; each finished run is saved "
+                                    "at once, so rerunning the same command resumes an interrupted sweep.")
+    _sweep_options(sw)
+    sw.set_defaults(func=cmd_sweep)
+
+
+def add_results_parser(sub) -> None:
+    res = sub.add_parser("results", help="per-point means and 95%% CIs of a sweep's KPIs")
+    res.add_argument("dir", help="a sweep folder")
+    res.add_argument("--out", help="table path without extension (default: DIR/results); .csv and .parquet are written")
+    res.set_defaults(func=cmd_results)
+
+
+def add_sensitivity_parser(sub) -> None:
+    sens = sub.add_parser("sensitivity", help="Sobol or Morris sensitivity analysis of a sweep spec's ranges")
+    _sweep_options(sens)
+    sens.add_argument("--method", choices=("sobol", "morris"), required=True)
+    sens.set_defaults(func=cmd_sensitivity)
+
+
+def _start_sweep(args, sampler: str | None = None):
+    """Load the spec, check the output folder, run or resume the sweep. Returns (spec, out, report) or an exit code."""
+    from ..experiments.spec import SpecError, load_spec
+    from ..experiments.sweep import run_sweep
+    from ..io import OutputError, check_writable
+
+    if args.workers is not None and args.workers < 1:
+        return fail("--workers must be at least 1")
+    if args.scheduler and args.executor != "dask":
+        return fail("--scheduler needs --executor dask")
+    try:
+        spec, base = load_spec(args.spec, sampler=sampler)
+    except SpecError as exc:
+        return fail(str(exc))
+    out = Path(args.out) if args.out else Path("out") / "sweeps" / spec.name
+    try:
+        check_writable(out)
+    except OutputError as exc:
+        return fail(str(exc))
+    try:
+        report = run_sweep(spec, base, out, args.executor, args.workers, args.scheduler,
+                           progress=not args.quiet, spec_path=str(args.spec))
+    except FileExistsError as exc:
+        return fail(str(exc))
+    if not args.quiet or report.interrupted or report.failed:
+        print(f"{spec.name}: {report.total} runs ({report.skipped} already on disk, {report.done} done now, "
+              f"{report.failed} failed) in {report.seconds:.1f} s -> {out}/")
+    if report.interrupted:
+        return interrupted()
+    if report.failed:
+        return failed_runs(report.failed, out, "rerun to retry them")
+    return spec, out, report
+
+
+def cmd_sweep(args) -> int:
+    started = _start_sweep(args)
+    if isinstance(started, int):
+        return started
+    _, out, _ = started
+    if not args.quiet:
+        print(f"tables: cogov results {out}")
+    return 0
+
+
+def cmd_results(args) -> int:
+    from ..experiments.analysis import point_means
+    from ..experiments.store import SweepStore
+
+    store = SweepStore(Path(args.dir))
+    if not store.exists():
+        return fail(f"{args.dir}: no sweep here (manifest.json not found)")
+    manifest = store.manifest()
+    params = list(manifest["spec"]["parameters"])
+    summaries = store.summaries()
+    if summaries.empty:
+        return fail(f"{args.dir}: no finished run yet")
+    table = point_means(summaries, params)
+    base = Path(args.out) if args.out else store.root / "results"
+    base = base.with_suffix("") if base.suffix in (".csv", ".parquet") else base
+    try:
+        table.to_csv(base.with_suffix(".csv"), index=False)
+        table.to_parquet(base.with_suffix(".parquet"), index=False)
+    except OSError as exc:
+        return fail(f"--out {base}: cannot write: {exc}")
+    n_points = summaries["point"].nunique()
+    expected = len({t["point"] for t in manifest["tasks"]})
+    print(f"{len(summaries)} runs, {n_points} of {expected} points; mean [95% CI] across replicates:")
+    show = table[table["kpi"].isin(SWEEP_KPIS)]
+    wide = show.assign(cell=show.apply(lambda r: f"{r['mean']:.3g} [{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
+                                       if r["n"] > 1 else f"{r['mean']:.3g}", axis=1))
+    print(wide.pivot(index=["point", *params], columns="kpi", values="cell").to_string())
+    print(f"tables: {base.with_suffix('.csv')} and {base.with_suffix('.parquet')}")
+    return 0
+
+
+def cmd_sensitivity(args) -> int:
+    from ..experiments.analysis import kpi_columns, sensitivity_figure, sensitivity_table
+    from ..experiments.spec import problem, sample_points
+    from ..experiments.store import SweepStore
+
+    started = _start_sweep(args, sampler=args.method)
+    if isinstance(started, int):
+        return started
+    spec, out, _ = started
+    summaries = SweepStore(out).summaries()
+    X = sample_points(spec)
+    prob = problem(spec)
+    kpis = kpi_columns(summaries, list(spec.parameters))
+    table = sensitivity_table(args.method, prob, X, summaries, kpis, seed=spec.seed)
+    table.to_csv(out / "sensitivity.csv", index=False)
+    table.to_parquet(out / "sensitivity.parquet", index=False)
+    fig = sensitivity_figure(table, args.method, list(SWEEP_KPIS))
+    fig.savefig(out / "sensitivity.png", dpi=120)
+    cols = ["kpi", "parameter", *(["S1", "S1_conf", "ST", "ST_conf"] if args.method == "sobol"
+                                  else ["mu_star", "mu_star_conf", "sigma"])]
+    print(table[table["kpi"].isin(SWEEP_KPIS)][cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"tables: {out}/sensitivity.csv, .parquet; figure: {out}/sensitivity.png")
+    return 0
