@@ -15,7 +15,8 @@ import pytest
 from conftest import make_model, make_scenario
 from pydantic import ValidationError
 
-from sim import CoGovernanceModel, reproduce
+from sim import CoGovernanceModel
+from sim.experiments import claims
 from sim import registry as R
 from sim.cli import main as cli_main
 from sim.params import LEVER_NAMES, Levers, Scenario
@@ -181,7 +182,7 @@ def test_named_kpi_lists_name_registered_kpis(name):
 
 def test_the_report_summary_and_reproduce_use_directed_kpis_of_the_registry():
     assert set(R.REPORT_SUMMARY_KPIS) <= set(R.REPORT_KPIS)
-    used = {r.kpi for c in reproduce.CLAIMS for r in c.rows}
+    used = {r.kpi for c in claims.CLAIMS for r in c.rows}
     assert used <= set(R.KPIS)
     assert all(R.KPIS[k].better in (1, -1) for k in used)  # a claim's verdict needs a direction
 
@@ -191,7 +192,7 @@ def test_the_readers_have_no_copy_of_their_own():
     from sim import cli, metrics
     from sim.experiments import compare
     from sim.report import report
-    for module, names in ((metrics, ["KPI_FORMATS"]), (compare, ["BETTER", "BANDS"]), (reproduce, ["BETTER"]),
+    for module, names in ((metrics, ["KPI_FORMATS"]), (compare, ["BETTER", "BANDS"]), (claims, ["BETTER"]),
                           (report, ["MAIN_KPIS", "BETTER", "RANGES"]), (cli, ["MAIN_KPIS"]),
                           (i18n, ["KPI_LABELS", "KPI_KIND", "DECIMALS"])):
         for name in names:

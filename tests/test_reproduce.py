@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from sim import load_scenario
-from sim import reproduce as R
+from sim.experiments import claims as R
 from sim.cli import main as cli_main
 from sim.cli.reproduce import in_cogov_repository
 from sim.registry import KPIS as KPI_REGISTRY

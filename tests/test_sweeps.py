@@ -671,7 +671,7 @@ def test_rerun_does_nothing_and_a_different_spec_is_refused(tmp_path, capsys):
 def test_files_are_written_with_the_usual_permissions(tmp_path):
     import os
 
-    from sim.experiments.store import UMASK, atomic_write_bytes
+    from sim.io import UMASK, atomic_write_bytes
 
     atomic_write_bytes(tmp_path / "a.json", b"{}")
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o666 & ~UMASK

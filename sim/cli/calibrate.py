@@ -107,7 +107,7 @@ def write_outputs(result: dict, out: Path, args, argv, scenario, seconds: float)
     and calibration.png in ``out``, each written atomically."""
     from .. import __version__
     from ..calibrate import fitted_toml
-    from ..experiments.store import atomic_write_bytes
+    from ..io import atomic_write_bytes
     from ..report.calibration import calibration_figure
     from ..report.figures import save
 

@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..reproduce import DEFAULT_PRESET, DEFAULT_REPS
+    from ..experiments.claims import DEFAULT_PRESET, DEFAULT_REPS
     from ..experiments.sweep import EXECUTORS
 
     p = _Parser(
@@ -93,11 +93,11 @@ def _git_state() -> tuple[str | None, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     """``cogov reproduce [options]``; returns the exit code (0 ok, 1 failed runs, 2 bad option, 130 interrupted)."""
+    from ..experiments.claims import (CLAIMS, analyse, arm_names, arm_text, build_arms, record_timing,
+                                      run_study, small_note, study_spec, study_tasks)
     from ..experiments.sweep import fingerprint
     from ..io import OutputError, check_writable
-    from ..reproduce import (analyse, build_arms, record_timing, run_study, study_spec, study_tasks, text_table,
-                             write_outputs)
-    from ..reproduce import _small_note as small_note
+    from ..report.findings import text_table, write_findings
 
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     try:
@@ -169,10 +169,11 @@ def main(argv: list[str] | None = None) -> int:
                 .strftime("%Y-%m-%d %H:%M %Z"), "version": __version__, "commit": commit, "dirty": dirty,
                 "preset": args.preset, "days": arms[0].days, "reps": args.reps, "seed": args.seed,
                 "residents": arms[0].n_residents(), "arms": len(arms), "runs": report.total,
-                "reused": report.skipped, "wall": wall, "base": arms[0],
+                "reused": report.skipped, "wall": wall,
                 "compute_total": timing["run_seconds"], "invocations": timing["invocations"],
                 "small": small_note(args.preset, args.reps, arms[0].days)}
-        written = write_outputs(table, meta, out, findings)
+        arm_texts = {name: arm_text(name, arms[0]) for name in arm_names(CLAIMS)}
+        written = write_findings(table, meta, out, findings, CLAIMS, arm_texts)
     except KeyboardInterrupt:
         return interrupted("interrupted while writing the findings; the runs are on disk: rerun to finish", COMMAND)
     except OSError as exc:

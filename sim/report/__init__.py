@@ -1,2 +1,3 @@
-"""Rendering: the comparison report, its figures, the calibration figure, and the one text catalogue
-(zh/en). Functions take tables (and the network snapshot); nothing here runs or analyses a model."""
+"""Rendering: the comparison report, its figures, the findings of the claims, the calibration figure and
+table, and the one text catalogue (zh/en). Functions take tables (and the network snapshot); nothing here
+runs or analyses a model."""

@@ -1,4 +1,4 @@
-"""`cogov reproduce`: the sources' seven claims (MODEL §10), each tested by a designed experiment.
+"""The sources' seven claims (MODEL §10), each tested by a designed experiment (``cogov reproduce``).
 
 Every experiment is made of *arms*: the built-in ``baseline`` scenario with a few levers changed
 (for claim 6, one detection parameter). Arms are data (``ARMS``); the claims are data too
@@ -16,25 +16,26 @@ tuned to a verdict: the arms are the scenarios' lever values, the KPIs are the m
 Runs go through the sweep engine into a resumable store (``OUT/runs``); everything after the runs
 works on the stored tables (``analyse``), so the findings can be recomputed without re-running.
 
-Outputs in ``OUT``: ``findings.csv`` (one row per test), ``findings_effects.png`` (forest plot of
-the effects as % of the baseline mean) and ``FINDINGS.md``; the markdown is also written to
-``--findings`` (by default ``docs/FINDINGS.md`` when run from the cogov repository).
+The findings table is rendered by ``sim.report.findings`` (``findings.csv``, the forest plot,
+``FINDINGS.md``); the command is ``sim.cli.reproduce``.
 """
 
 from __future__ import annotations
 
+import json
 import math
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from .experiments.analysis import paired_ci
-from .params import Scenario, load_scenario
-from .registry import KPIS
+from ..io import atomic_write_bytes
+from ..params import Scenario, load_scenario
+from ..registry import KPIS
+from .analysis import paired_ci
+from .compare import compare_tasks
+from .store import SweepStore
+from .sweep import fingerprint, run_tasks
 
 # ------------------------------------------------------------------------------------------------
 # The design, as data
@@ -221,7 +222,6 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 VERDICTS = ("supported", "not supported", "reversed")
-VERDICT_COLORS = {"supported": "#2e7d32", "not supported": "#9e9e9e", "reversed": "#c62828"}
 DEFAULT_REPS = 10
 DEFAULT_PRESET = "city"
 REFERENCE = dict(preset=DEFAULT_PRESET, reps=DEFAULT_REPS, days=365)  # the settings of the reference findings
@@ -321,20 +321,6 @@ def contrast_text(weights: dict) -> str:
     return " ".join(parts)
 
 
-def claim_summary(table: pd.DataFrame, claim_id: int) -> str:
-    """A claim's verdicts in a few words: "supported (2 of 2)", "reversed on bounces"..."""
-    t = table[(table["claim_id"] == claim_id) & (table["role"] == "test")]
-    n = len(t)
-    sup = int((t["verdict"] == "supported").sum())
-    rev = t[t["verdict"] == "reversed"]
-    if sup == n:
-        return f"supported ({sup} of {n} tests)"
-    text = f"supported on {sup} of {n} tests" if sup else f"not supported (0 of {n} tests)"
-    if len(rev):
-        text += "; reversed on " + ", ".join(f"{k} ({e})" for k, e in zip(rev["kpi"], rev["experiment"], strict=True))
-    return text
-
-
 # ------------------------------------------------------------------------------------------------
 # Building and running the arms
 # ------------------------------------------------------------------------------------------------
@@ -366,15 +352,12 @@ def study_spec(arms: list[Scenario], reps: int, seed: int) -> dict:
 
 
 def study_tasks(arms: list[Scenario], reps: int, seed: int) -> list[dict]:
-    from .experiments.compare import compare_tasks
     return compare_tasks(arms, reps, seed)
 
 
 def run_study(arms: list[Scenario], reps: int, out: Path, seed: int = 1, executor: str = "processes",
               workers: int | None = None, scheduler: str | None = None, progress: bool = True):
     """Run (or resume) every arm × replicate into the store at ``out``; replicate r has one seed in all arms."""
-    from .experiments.sweep import fingerprint, run_tasks
-
     tasks = study_tasks(arms, reps, seed)
     spec = study_spec(arms, reps, seed)
     manifest = {"name": "reproduce", "spec": spec, "root_seed": seed, "fingerprint": fingerprint(spec, tasks),
@@ -384,8 +367,6 @@ def run_study(arms: list[Scenario], reps: int, out: Path, seed: int = 1, executo
 
 def load_summaries(out: Path) -> pd.DataFrame:
     """The stored runs' summaries with an ``arm`` column (from the store's tables only)."""
-    from .experiments.store import SweepStore
-
     store = SweepStore(out)
     names = store.manifest()["spec"]["arms"]
     summaries = store.summaries()
@@ -397,94 +378,39 @@ def analyse(out: Path, claims=CLAIMS) -> pd.DataFrame:
     """The findings table of a finished study folder."""
     return findings_table(load_summaries(out), claims)
 
-
 # ------------------------------------------------------------------------------------------------
-# Outputs: figure, markdown, text
+# The study's settings and its cost
 # ------------------------------------------------------------------------------------------------
 
 
-def _row_label(r) -> str:
-    arrow = "↑" if r["expected_sign"] == "+" else "↓"
-    return f"{r['claim_id']} · {r['kpi']} — {r['experiment']} (claim {arrow})"
+def small_note(preset: str, reps: int, days: int) -> str:
+    """How these settings fall short of the reference findings' (``REFERENCE``), in words; "" if they do not."""
+    diffs = []
+    if preset != REFERENCE["preset"]:
+        diffs.append(f"preset {preset}")
+    if reps < REFERENCE["reps"]:
+        diffs.append(f"{reps} replicates")
+    if days < REFERENCE["days"]:
+        diffs.append(f"{days} days")
+    return ", ".join(diffs)
 
 
-def forest_figure(table: pd.DataFrame):
-    """Effects as % of the baseline mean with their 95% CIs, one line per test, coloured by verdict."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-
-    from .report.figures import style
-
-    n = len(table)
-    with style("en"):
-        fig = Figure(figsize=(12, 0.42 * n + 1.8), layout="constrained")
-        FigureCanvasAgg(fig)
-        ax = fig.subplots()
-        y = np.arange(n)[::-1]
-        prev = None
-        for yi, (_, r) in zip(y, table.iterrows(), strict=True):
-            color = VERDICT_COLORS[r["verdict"]]
-            x, lo, hi = (100 * r[k] for k in ("relative_effect", "relative_ci_low", "relative_ci_high"))
-            if prev is not None and r["claim_id"] != prev:
-                ax.axhline(yi + 0.5, color="#dddddd", lw=0.8)
-            prev = r["claim_id"]
-            if math.isfinite(lo) and math.isfinite(hi):
-                ax.plot([lo, hi], [yi, yi], color=color, lw=2.2, solid_capstyle="butt")
-            if math.isfinite(x):
-                ax.plot([x], [yi], "o", color=color, ms=6)
-            else:
-                ax.text(0, yi, "  n/a (no baseline mean)", va="center", fontsize=8, color="#555555")
-        ax.axvline(0, color="#333333", lw=0.8)
-        ax.set_yticks(y, [_row_label(r) for _, r in table.iterrows()], fontsize=8.5)
-        ax.grid(axis="y", visible=False)
-        ax.set_xlabel("effect, % of the baseline mean (point: mean of paired contrasts; bar: 95% CI)\n"
-                      "claim ↑/↓: the direction of the effect the claim predicts")
-        ax.set_title("The sources' claims tested (MODEL §10)", loc="left")
-        handles = [Line2D([], [], color=VERDICT_COLORS[v], marker="o", lw=2.2, label=v) for v in VERDICTS]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="verdict")
-        fig.canvas.draw()
-    return fig
+def record_timing(out: Path, seconds: float, computed: int) -> dict:
+    """Add this invocation's run time to ``OUT/timing.json`` (wall seconds spent computing runs, summed
+    over the invocations that computed any), so a resumed study still reports what its runs cost."""
+    path = out / "timing.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {"run_seconds": 0.0, "invocations": 0}
+    if computed:
+        data = {"run_seconds": data["run_seconds"] + seconds, "invocations": data["invocations"] + 1}
+        atomic_write_bytes(path, json.dumps(data).encode("utf-8"))
+    return data
 
 
-def _num(v: float) -> str:
-    if v is None or not math.isfinite(v):
-        return "n/a"
-    if v == 0:
-        return "0"
-    a = abs(v)
-    if a >= 1000:
-        return f"{v:,.0f}"
-    if a >= 100:
-        return f"{v:.0f}"
-    if a >= 1:
-        return f"{v:.3g}" if a < 10 else f"{v:.1f}"
-    return f"{v:.2g}" if a < 0.01 else f"{v:.3f}"
-
-
-def effect_text(r) -> str:
-    return f"{_num(r['effect'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
-
-
-def _pct(v: float) -> str:
-    return f"{100 * v:+.1f}%" if math.isfinite(v) else "n/a"
-
-
-def text_table(table: pd.DataFrame) -> str:
-    """The findings as a plain-text table for the terminal."""
-    head = ("claim", "experiment", "KPI", "claim predicts", "effect [95% CI]", "% of base", "verdict")
-    body = [(str(r["claim_id"]), r["experiment"], f"{r['kpi']} ({'↑' if r['better'] == 'higher' else '↓'} better)",
-             r["claimed"], effect_text(r), _pct(r["relative_effect"]), r["verdict"]) for _, r in table.iterrows()]
-    widths = [max(len(x[i]) for x in (head, *body)) for i in range(len(head))]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
-    return "\n".join([line(head), line(tuple("-" * w for w in widths)), *map(line, body)])
-
-
-def _md_escape(s: str) -> str:
-    return s.replace("|", "\\|")
-
-
-def _arm_text(name: str, base: Scenario | None) -> str:
+def arm_text(name: str, base: Scenario | None = None) -> str:
+    """An arm in words: its name, label and changes (a ``Scale`` also as its value at ``base``)."""
     arm = ARMS[name]
     if not arm.changes:
         return f"`{name}`: {arm.label}"
@@ -498,173 +424,3 @@ def _arm_text(name: str, base: Scenario | None) -> str:
                 shown = f"{v:g}"
             parts.append(f"{key if section == 'levers' else f'{section}.{key}'} {shown}")
     return f"`{name}`: {arm.label} ({', '.join(parts)})"
-
-
-def markdown(table: pd.DataFrame, meta: dict, figure: str | None, claims=CLAIMS) -> str:
-    """FINDINGS.md: how it was made, the table, each claim's experiment, the figure, what is not supported."""
-    base = meta.get("base")
-    small = meta["small"]
-    lines = ["# Findings: the sources' claims tested by the model", ""]
-    if small:
-        lines += [f"> **Small run, not the reference findings**: {small}. Regenerate with "
-                  "`cogov reproduce` (defaults: city preset, 10 replicates, 365 days) for the reference.", ""]
-    lines += [
-        f"Generated by `{meta['command']}` on {meta['date']} with cogov {meta['version']}"
-        + (f" (git {meta['commit'][:10]}{', with uncommitted changes to sim/ or scenarios/' if meta['dirty'] else ''})"
-           if meta.get("commit") else "") + ".",
-        "",
-        f"- preset `{meta['preset']}` ({meta['residents']:,} residents), {meta['days']} simulated days, "
-        f"{meta['reps']} replicates per arm, root seed {meta['seed']}; {meta['arms']} arms, {meta['runs']} runs "
-        f"({meta['reused']} reused from an earlier invocation); {_timing_text(meta)}.",
-        "- Replicate *r* runs with the same seed in every arm (common random numbers: the same city, residents "
-        "and stream of candidate disputes), so each effect is a per-replicate paired contrast of arms; the "
-        "interval is a paired-t 95% confidence interval over replicates.",
-        "- Verdict: **supported** if the interval lies entirely on the side the claim predicts, **reversed** if "
-        "entirely on the other side, **not supported** if it contains zero (or is undefined). Arms change only "
-        "levers of the built-in `baseline` scenario (claim 6: one detection parameter); nothing is tuned to a "
-        "verdict.",
-        "- Effects are in the KPI's units (counts are of simulated cases over the run); \"% of base\" divides by "
-        "the baseline arm's mean. ↑/↓ after a KPI: whether higher or lower is better; \"claim predicts\": "
-        "whether the claim expects the experiment to make that KPI better or worse.",
-        "",
-        "## Results",
-        "",
-        "| claim | experiment | KPI | claim predicts | effect [95% CI] | % of base | verdict |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for _, r in table.iterrows():
-        arrow = "↑" if r["better"] == "higher" else "↓"
-        lines.append(f"| {r['claim_id']} | {_md_escape(r['experiment'])} | `{r['kpi']}` {arrow} | {r['claimed']} "
-                     f"| {effect_text(r)} | {_pct(r['relative_effect'])} | **{r['verdict']}** |")
-    lines += [""]
-    if figure:
-        lines += [f"![Effects as % of the baseline mean, with 95% CIs, coloured by verdict]({figure})", ""]
-    lines += ["## The claims and their experiments", ""]
-    for c in claims:
-        lines += [f"### {c.id}. {c.claim}", "",
-                  f"*Sources ({c.seeds}):* {c.phrase}", "",
-                  f"*Experiment:* {c.design}", "",
-                  "*Arms:* " + "; ".join(_arm_text(a, base) for a in c.arms) + ".", "",
-                  "*Tests:*", ""]
-        for _, r in table[table["claim_id"] == c.id].iterrows():
-            role = " *(context, not counted)*" if r["role"] == "context" else ""
-            lines.append(f"- `{r['kpi']}` ({r['better']} is better), {r['experiment']} (`{r['contrast']}`){role}: "
-                         f"the claim predicts {'a better' if r['claimed'] == 'better' else 'a worse'} value (sign "
-                         f"{r['expected_sign']}); {effect_text(r)}, n = {r['n']} → **{r['verdict']}**.")
-        lines += ["", f"Overall: {claim_summary(table, c.id)}.", ""]
-    lines += ["## What the model does not support", "", not_supported_paragraph(table, claims), ""]
-    return "\n".join(lines)
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def not_supported_paragraph(table: pd.DataFrame, claims=CLAIMS) -> str:
-    """Which claims the model does not support, in plain words (from the tests' verdicts)."""
-    full, none_, partial, reversed_ = [], [], [], []
-    for c in claims:
-        t = table[(table["claim_id"] == c.id) & (table["role"] == "test")]
-        name = f"{c.id} ({c.short})"
-        ok = t["verdict"] == "supported"
-        if ok.all():
-            full.append(name)
-        elif not ok.any():
-            none_.append(name)
-        else:
-            missing = t[~ok]
-            where = [f"{k} ({e})" for k, e in zip(missing["kpi"], missing["experiment"], strict=True)]
-            partial.append(f"claim {name}, not on " + _join(where))
-        rev = t[t["verdict"] == "reversed"]
-        if len(rev):
-            reversed_.append(f"claim {name} on " + _join([f"{k} ({e})" for k, e in zip(rev["kpi"], rev["experiment"],
-                                                                                      strict=True)]))
-    if not (none_ or partial):
-        return "At these settings the model supports every claim on every test."
-    sentences = []
-    if none_:
-        sentences.append(f"The model supports none of the tests of claim{'s' if len(none_) > 1 else ''} "
-                         f"{_join(none_)}.")
-    if partial:
-        sentences.append("It supports only in part " + "; ".join(partial) + ".")
-    if reversed_:
-        sentences.append("It finds the opposite of what the sources claim for " + "; ".join(reversed_) + ".")
-    if full:
-        sentences.append(f"Supported on every test: claim{'s' if len(full) > 1 else ''} {_join(full)}.")
-    sentences.append("\"Not supported\" means the 95% interval contains zero (or could not be computed): with "
-                     "these replicates the effect cannot be told from noise, which is not evidence that there is no "
-                     "effect; \"reversed\" means the interval lies entirely on the side opposite to the claim.")
-    return " ".join(sentences)
-
-
-# ------------------------------------------------------------------------------------------------
-# The study's cost and settings, the files written (the command: sim.cli.reproduce)
-# ------------------------------------------------------------------------------------------------
-
-
-def _timing_text(meta: dict) -> str:
-    text = f"wall time {meta['wall']:.0f} s"
-    if meta["reused"] and meta.get("compute_total"):
-        text += (f" for this invocation; the runs took {meta['compute_total']:.0f} s of wall time over "
-                 f"{meta['invocations']} invocation{'s' if meta['invocations'] > 1 else ''} that computed runs")
-    return text
-
-
-def record_timing(out: Path, seconds: float, computed: int) -> dict:
-    """Add this invocation's run time to ``OUT/timing.json`` (wall seconds spent computing runs, summed
-    over the invocations that computed any), so a resumed study still reports what its runs cost."""
-    import json
-    path = out / "timing.json"
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        data = {"run_seconds": 0.0, "invocations": 0}
-    if computed:
-        data = {"run_seconds": data["run_seconds"] + seconds, "invocations": data["invocations"] + 1}
-        _write_text(path, json.dumps(data))
-    return data
-
-
-def _small_note(preset: str, reps: int, days: int) -> str:
-    diffs = []
-    if preset != REFERENCE["preset"]:
-        diffs.append(f"preset {preset}")
-    if reps < REFERENCE["reps"]:
-        diffs.append(f"{reps} replicates")
-    if days < REFERENCE["days"]:
-        diffs.append(f"{days} days")
-    return ", ".join(diffs)
-
-
-def _write_text(path: Path, text: str) -> None:
-    from .experiments.store import atomic_write_bytes
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def write_outputs(table: pd.DataFrame, meta: dict, out: Path, findings: Path | None) -> list[Path]:
-    """findings.csv, the figure and FINDINGS.md in ``out``; the markdown (and its figure) also at ``findings``."""
-    from .report.figures import save
-
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    csv = out / "findings.csv"
-    _write_text(csv, table.to_csv(index=False))
-    written.append(csv)
-    fig_path = out / "findings_effects.png"
-    tmp = out / ".findings_effects.png.tmp"
-    save(forest_figure(table), tmp, "en")
-    os.replace(tmp, fig_path)
-    written.append(fig_path)
-    md = out / "FINDINGS.md"
-    _write_text(md, markdown(table, meta, fig_path.name))
-    written.append(md)
-    if findings is not None:
-        findings.parent.mkdir(parents=True, exist_ok=True)
-        beside = findings.with_name(f"{findings.stem}_effects.png")
-        if beside.resolve() != fig_path.resolve():
-            shutil.copyfile(fig_path, beside)
-            written.append(beside)
-        if findings.resolve() != md.resolve():
-            _write_text(findings, markdown(table, meta, beside.name))
-            written.append(findings)
-    return written
