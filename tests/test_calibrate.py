@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sim import CoGovernanceModel
-from sim.calibrate import CalibrationError, Target, Targets, calibrate, fit_ranges, load_targets
+from sim.experiments.calibration import CalibrationError, Target, Targets, calibrate, fit_ranges, load_targets
 from sim.cli.calibrate import main
 from sim.experiments.spec import apply_parameters
 from sim.params import load_scenario

@@ -47,9 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..calibrate import calibrate, fit_ranges, load_targets
-    from ..calibrate import format_table as target_table_text
+    from ..experiments.calibration import calibrate, fit_ranges, load_targets
     from ..io import OutputError, check_writable
+    from ..report.calibration import target_table_text
 
     args = build_parser().parse_args(argv)
     for opt, v, least in (("--budget", args.budget, 2), ("--rounds", args.rounds, 1), ("--reps", args.reps, 1),
@@ -106,7 +106,7 @@ def write_outputs(result: dict, out: Path, args, argv, scenario, seconds: float)
     """fitted.toml (with a header saying how it was made), targets.csv, parameters.csv, history.csv
     and calibration.png in ``out``, each written atomically."""
     from .. import __version__
-    from ..calibrate import fitted_toml
+    from ..experiments.calibration import fitted_toml
     from ..io import atomic_write_bytes
     from ..report.calibration import calibration_figure
     from ..report.figures import save

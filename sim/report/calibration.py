@@ -1,4 +1,5 @@
-"""The calibration figure: each target's band against the model, and the search's distances."""
+"""The calibration rendered: the target table as printed, and the figure (each target's band against
+the model, and the search's distances). Both take the tables of ``sim.experiments.calibration``."""
 
 from __future__ import annotations
 
@@ -54,3 +55,14 @@ def calibration_figure(targets: pd.DataFrame, history: pd.DataFrame) -> Figure:
             ax2.legend(fontsize=8)
         fig.tight_layout()
     return fig
+
+
+def target_table_text(table: pd.DataFrame) -> str:
+    """The target table as printed: target, band, model mean (replicate min-max), in band."""
+    lines = [f"{'id':<5} {'kpi':<32} {'target':>8} {'band':>15} {'model':>8} {'replicates min-max':>20}  in band"]
+    for r in table.itertuples():
+        n, total = r.replicates.split(" of ")
+        missing = f"  (defined in {r.replicates} replicates)" if n != total else ""
+        lines.append(f"{r.id:<5} {r.kpi:<32} {r.target:>8.3f} {f'{r.low:.3f}-{r.high:.3f}':>15} {r.model:>8.3f} "
+                     f"{f'{r.min:.3f}-{r.max:.3f}':>20}  {'yes' if r.in_band else 'NO'}{missing}")
+    return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""`cogov calibrate`: fit the baseline's uncertain parameters to published targets (MODEL §9).
+"""Calibration (``cogov calibrate``): fit the baseline's uncertain parameters to published targets (MODEL §9).
 
 The uncertain parameters are those declared with a ``fit`` range in the scenario schema
 (``sim/params.py``); the targets are read from a TOML file (default: the built-in
@@ -16,6 +16,7 @@ computation (ABC):
 
 Each round is a resumable store (``DIR/round1`` ...) written by the sweep engine, so an
 interrupted calibration resumes where it stopped and the same command gives the same result.
+The command is ``sim.cli.calibrate``; the figure and the printed table are ``sim.report.calibration``.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .experiments.spec import path_of, apply_parameters, run_key
-from .experiments.store import SweepStore
-from .experiments.sweep import fingerprint, run_tasks
-from .params import Scenario, ScenarioError, format_error, read_toml, scenarios_dir
-from .streams import replicate_seeds
+from ..params import Scenario, ScenarioError, format_error, read_toml, scenarios_dir
+from ..streams import replicate_seeds
+from .spec import apply_parameters, path_of, run_key
+from .store import SweepStore
+from .sweep import fingerprint, run_tasks
 
 ACCEPT_SHARE = 0.25   # share of points accepted after each round
 WIDEN = 0.1           # the next round's box is widened by this share of its width on each side
@@ -97,7 +98,7 @@ def load_targets(path: str | Path | None = None) -> Targets:
 
 def summary_keys() -> list[str]:
     """The KPIs a run reports (from a one-day classroom run)."""
-    from .model import CoGovernanceModel
+    from ..model import CoGovernanceModel
     return list(CoGovernanceModel(preset="classroom", days=1).run().summary())
 
 
@@ -215,14 +216,3 @@ def fitted_toml(values: dict[str, float], header: list[str]) -> str:
         section, field = path_of(name)
         data.setdefault(section, {})[field] = v
     return "".join(f"# {line}\n" for line in header) + "\n" + tomli_w.dumps(data)
-
-
-def format_table(table: pd.DataFrame) -> str:
-    """The target table as printed: target, band, model mean (replicate min-max), in band."""
-    lines = [f"{'id':<5} {'kpi':<32} {'target':>8} {'band':>15} {'model':>8} {'replicates min-max':>20}  in band"]
-    for r in table.itertuples():
-        n, total = r.replicates.split(" of ")
-        missing = f"  (defined in {r.replicates} replicates)" if n != total else ""
-        lines.append(f"{r.id:<5} {r.kpi:<32} {r.target:>8.3f} {f'{r.low:.3f}-{r.high:.3f}':>15} {r.model:>8.3f} "
-                     f"{f'{r.min:.3f}-{r.max:.3f}':>20}  {'yes' if r.in_band else 'NO'}{missing}")
-    return "\n".join(lines)
