@@ -68,7 +68,6 @@ RUN_COLORS = {"A": "#3a3a3a", "B": "#d95f02"}
 #: regime slider that moves three of them (see evaluation_weights).
 SLIDERS = ("authority_devolution", "resources_follow", "whistle_power", "evaluation", "info_sharing",
            "social_org_funding", "party_attention")
-EVALUATION_WEIGHTS = ("w_process", "w_closures", "w_satisfaction")
 
 def scenario_names() -> list[str]:
     """The built-in scenarios a class can pick (all but the full-scale ones)."""

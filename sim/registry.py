@@ -49,15 +49,20 @@ UNIT_LABELS: dict[str, dict[str, str]] = {
 }
 
 
-def _check_lang(lang: str) -> str:
-    if lang not in ("en", "zh"):
-        raise ValueError(f"language {lang!r}: use one of en, zh")
+#: The languages of labels and texts.
+LANGS = ("en", "zh")
+
+
+def check_lang(lang: str) -> str:
+    """``lang`` if it is one of ``LANGS``, else ValueError."""
+    if lang not in LANGS:
+        raise ValueError(f"language {lang!r}: use one of {', '.join(LANGS)}")
     return lang
 
 
 def unit_label(unit: str, lang: str) -> str:
     """A unit's text in ``lang``; an unknown unit is shown as it is."""
-    return UNIT_LABELS.get(unit, {}).get(_check_lang(lang), unit)
+    return UNIT_LABELS.get(unit, {}).get(check_lang(lang), unit)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -94,10 +99,10 @@ class Lever:
     cost_params: tuple[str, ...]
 
     def label(self, lang: str) -> str:
-        return self.zh if _check_lang(lang) == "zh" else self.en
+        return self.zh if check_lang(lang) == "zh" else self.en
 
     def cost(self, lang: str) -> str:
-        return self.cost_zh if _check_lang(lang) == "zh" else self.cost_en
+        return self.cost_zh if check_lang(lang) == "zh" else self.cost_en
 
 
 def _bounds(name: str) -> tuple[float, float]:
@@ -275,7 +280,7 @@ class Kpi:
     daily: bool = False
 
     def label(self, lang: str) -> str:
-        return self.zh if _check_lang(lang) == "zh" else self.en
+        return self.zh if check_lang(lang) == "zh" else self.en
 
     @property
     def range(self) -> tuple[float, float]:

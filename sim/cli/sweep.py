@@ -117,9 +117,10 @@ def cmd_results(args) -> int:
 
 
 def cmd_sensitivity(args) -> int:
-    from ..experiments.analysis import kpi_columns, sensitivity_figure, sensitivity_table
+    from ..experiments.analysis import kpi_columns, sensitivity_table
     from ..experiments.spec import problem, sample_points
     from ..experiments.store import SweepStore
+    from ..report.sensitivity import sensitivity_figure
 
     started = _start_sweep(args, sampler=args.method)
     if isinstance(started, int):

@@ -495,7 +495,3 @@ def org_network(model, lang: str = "en", max_edges_platform: int = 0, max_edges_
     ax.set_title(sub, fontsize=10, fontweight="normal", loc="left")
     fig.suptitle(title)
     return fig
-
-
-FIGURES = (("timeseries", timeseries_bands), ("ladder", escalation_ladder), ("cost", cost_effectiveness),
-           ("reported", reported_vs_real))

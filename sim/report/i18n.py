@@ -18,9 +18,8 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-from ..registry import KINDS, KPIS, LEVERS, unit_label
+from ..registry import KINDS, KPIS, LEVERS, check_lang, unit_label
 
-LANGS = ("en", "zh")
 
 #: Unit after a KPI label in a table header, by the KPI's kind (``registry.KINDS``); a
 #: ``per_year`` KPI names its own unit (per worker-year, per resident...).
@@ -304,15 +303,9 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def _check_lang(lang: str) -> str:
-    if lang not in LANGS:
-        raise ValueError(f"language {lang!r}: use one of {', '.join(LANGS)}")
-    return lang
-
-
 def t(key: str, lang: str) -> str:
     """The text of ``key`` in ``lang`` ("en" or "zh"); KPI names give the KPI's label."""
-    _check_lang(lang)
+    check_lang(lang)
     if key in TEXT:
         return TEXT[key][lang]
     if key in KPIS:
@@ -322,7 +315,7 @@ def t(key: str, lang: str) -> str:
 
 def kpi_label(kpi: str, lang: str) -> str:
     """A KPI's label (``registry.KPIS``); an unknown KPI is shown by its name."""
-    _check_lang(lang)
+    check_lang(lang)
     return KPIS[kpi].label(lang) if kpi in KPIS else kpi
 
 
@@ -334,7 +327,7 @@ def kpi_kind(kpi: str) -> str:
 def lever_label(name: str, lang: str) -> str:
     """A lever's label (``registry.LEVERS``), or the text ``lever.NAME`` (the app's evaluation
     slider, which moves three levers); anything else is shown by its name."""
-    _check_lang(lang)
+    check_lang(lang)
     if name in LEVERS:
         return LEVERS[name].label(lang)
     return TEXT[f"lever.{name}"][lang] if f"lever.{name}" in TEXT else name
@@ -343,7 +336,7 @@ def lever_label(name: str, lang: str) -> str:
 def scenario_label(name: str, lang: str) -> str:
     """A scenario's label; unknown names are shown as they are. A repeated scenario's suffix
     (``baseline#2``) is kept."""
-    _check_lang(lang)
+    check_lang(lang)
     base, sep, suffix = name.partition("#")
     if base in SCENARIO_LABELS:
         return SCENARIO_LABELS[base][lang] + (f" #{suffix}" if sep else "")
@@ -351,11 +344,11 @@ def scenario_label(name: str, lang: str) -> str:
 
 
 def level_label(level: str, lang: str) -> str:
-    return LEVEL_LABELS.get(level, {}).get(_check_lang(lang), level)
+    return LEVEL_LABELS.get(level, {}).get(check_lang(lang), level)
 
 
 def kind_label(kind: str, lang: str) -> str:
-    return KIND_LABELS.get(kind, {}).get(_check_lang(lang), kind)
+    return KIND_LABELS.get(kind, {}).get(check_lang(lang), kind)
 
 
 def kpi_header(kpi: str, lang: str) -> str:
@@ -376,7 +369,7 @@ def fmt_number(kpi: str, value, lang: str, signed: bool = False, unit: bool = Fa
     ("%", " pp", "天"...); ``digits`` overrides the kind's decimals. NaN and None are shown as
     "n/a" ("无").
     """
-    _check_lang(lang)
+    check_lang(lang)
     if value is None or value != value:  # None or NaN
         return t("table.na", lang)
     kind = kpi_kind(kpi)
@@ -476,7 +469,7 @@ def use_font(lang: str) -> str:
     zh: the CJK font of ``cjk_font()`` (``RuntimeError`` if there is none). en: DejaVu Sans,
     matplotlib's own.
     """
-    if _check_lang(lang) == "zh":
+    if check_lang(lang) == "zh":
         return _register(str(cjk_font()))
     return "DejaVu Sans"
 
