@@ -50,6 +50,7 @@ with warnings.catch_warnings():
     from mesa.visualization import SolaraViz
     from mesa.visualization.utils import force_update, update_counter
 
+from .metrics import network_snapshot
 from .model import CoGovernanceModel
 from .params import builtin_names, load_scenario
 from .registry import LEVERS as LEVER_REGISTRY
@@ -317,22 +318,21 @@ class NetworkView(View):
         runs = list(model.runs)
         super().__init__(lang, 7.0, 3.1 * len(runs) + 0.7)
         self.colour_by = colour_by
-        first = model.runs["A"]
-        G = first.org_network
-        pos = network_layout(G, first.territory)
+        snapshot = network_snapshot(model.runs["A"])
+        nodes, edges = snapshot.nodes, snapshot.edges
+        pos = network_layout(nodes)
         axes = self.fig.subplots(len(runs), 1, squeeze=False)[:, 0]
-        segments = [(pos[u], pos[v]) for u, v in G.edges() if "platform" not in (u, v)]
-        by_kind: dict[str, list] = {}
-        for node, d in G.nodes(data=True):
-            by_kind.setdefault(d.get("kind", "?"), []).append((node, d))
+        ties = edges[edges["relation"] != "shares_info"]
+        segments = [(pos[u], pos[v]) for u, v in zip(ties["source"], ties["target"], strict=True)]
+        by_kind = {kind: nodes[nodes["kind"] == kind] for kind in dict.fromkeys(nodes["kind"])}
         self.cmap = matplotlib.colormaps["YlOrRd" if colour_by == "backlog" else "viridis"]
         self.norm = matplotlib.colors.Normalize(0.0, 5.0 if colour_by == "backlog" else 1.0)
         self.layers = []
         for ax, run in zip(axes, runs, strict=True):
             ax.add_collection(LineCollection(segments, colors="#9a9a9a", linewidths=0.5, alpha=0.35, zorder=1))
             for kind, items in by_kind.items():
-                xy = np.array([pos[n] for n, _ in items])
-                units = np.array([d["unit"] if d.get("unit") is not None else -1 for _, d in items])
+                xy = np.array([pos[n] for n in items["node"]])
+                units = items["unit"].to_numpy()
                 shown = units >= 0
                 if colour_by == "effort":   # effort is chosen by evaluated units only
                     shown &= kind in ("community", "department")

@@ -175,8 +175,10 @@ class Units:
 def build_org_network(t: Territory, units: Units, info_sharing: float) -> nx.MultiDiGraph:
     """The organisational network: hierarchy, 条块 service, contracts, information sharing.
 
-    Node names are stable strings (``"street:3"``); attributes ``kind``, ``level`` and
-    ``unit`` (index into ``Units`` where the node holds cases).
+    Node names are stable strings (``"street:3"``); attributes ``kind``, ``level``, ``unit``
+    (index into ``Units`` where the node holds cases), and the territory it belongs to
+    (``district``, ``street``, ``community``; ``domain`` for departments) where it has one.
+    Edge keys name the relation: ``leads``, ``belongs_to``, ``serves``, ``contract``, ``shares_info``.
     """
     G = nx.MultiDiGraph()
     G.add_node("party:city", kind="party", level="city")
@@ -187,30 +189,31 @@ def build_org_network(t: Territory, units: Units, info_sharing: float) -> nx.Mul
         G.add_node(node, kind="department", level="city", domain=name, unit=int(units.city_dept(dom)))
         G.add_edge("party:city", node, key="leads")
     for d in range(t.n_districts):
-        G.add_node(f"party:district:{d}", kind="party", level="district")
-        G.add_node(f"district:{d}", kind="centre", level="district", unit=int(units.district_unit(d)))
+        G.add_node(f"party:district:{d}", kind="party", level="district", district=d)
+        G.add_node(f"district:{d}", kind="centre", level="district", unit=int(units.district_unit(d)), district=d)
         G.add_edge("party:city", f"party:district:{d}", key="leads")
         G.add_edge(f"party:district:{d}", f"district:{d}", key="leads")
         for dom, name in enumerate(DOMAINS):
             node = f"dept:{d}:{name}"
             G.add_node(node, kind="department", level="district", domain=name,
-                       unit=int(units.district_dept(d, dom)))
+                       unit=int(units.district_dept(d, dom)), district=d)
             G.add_edge(f"party:district:{d}", node, key="leads")
             G.add_edge(node, f"dept:city:{name}", key="belongs_to")
     for s in range(t.n_streets):
         d = int(t.street_district[s])
-        G.add_node(f"party:street:{s}", kind="party", level="street")
-        G.add_node(f"street:{s}", kind="street", level="street", unit=int(units.street_unit(s)))
+        G.add_node(f"party:street:{s}", kind="party", level="street", district=d, street=s)
+        G.add_node(f"street:{s}", kind="street", level="street", unit=int(units.street_unit(s)), district=d, street=s)
         G.add_edge(f"party:district:{d}", f"party:street:{s}", key="leads")
         G.add_edge(f"party:street:{s}", f"street:{s}", key="leads")
         for name in DOMAINS:
             G.add_edge(f"dept:{d}:{name}", f"street:{s}", key="serves")
         for k in range(units.so_per_street):
             u = units.start["social_org"] + s * units.so_per_street + k
-            G.add_node(f"socialorg:{s}:{k}", kind="social_org", level="street", unit=int(u))
+            G.add_node(f"socialorg:{s}:{k}", kind="social_org", level="street", unit=int(u), district=d, street=s)
     for c in range(t.n_communities):
         s = int(t.community_street[c])
-        G.add_node(f"community:{c}", kind="community", level="community", unit=int(units.community_unit(c)))
+        G.add_node(f"community:{c}", kind="community", level="community", unit=int(units.community_unit(c)),
+                   district=int(t.street_district[s]), street=s, community=c)
         G.add_edge(f"community:{c}", f"street:{s}", key="belongs_to")
         G.add_edge(f"party:street:{s}", f"community:{c}", key="leads")
         k = int(units.community_so[c] - units.start["social_org"]) % units.so_per_street

@@ -139,6 +139,47 @@ def case_log(model) -> pd.DataFrame:
     })
 
 
+@dataclass
+class NetworkSnapshot:
+    """The organisational network of a run on one day, as tables (what figures draw).
+
+    ``nodes``: one row per organisation: ``node`` (stable name), ``kind``, ``level``, ``unit``
+    (index into the model's units, -1 for party committees and the platform), ``district``,
+    ``street``, ``community`` (-1 where none), ``domain`` (departments), and the unit's state
+    that day: ``queue`` (open cases held), ``capacity`` (person-days for cases), ``effort``.
+    ``edges``: one row per tie: ``source``, ``target``, ``relation`` (``leads``, ``belongs_to``,
+    ``serves``, ``contract``, ``shares_info``) and ``weight``.
+    """
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    day: int
+    scenario: str
+    seed: int
+
+
+def network_snapshot(model) -> NetworkSnapshot:
+    """The organisational network of ``model`` today, with each unit's queue, capacity and effort."""
+    G = model.org_network
+    rows = []
+    for node, d in G.nodes(data=True):
+        rows.append({"node": node, "kind": d["kind"], "level": d["level"], "unit": d.get("unit", -1),
+                     "district": d.get("district", -1), "street": d.get("street", -1),
+                     "community": d.get("community", -1), "domain": d.get("domain", "")})
+    nodes = pd.DataFrame(rows)
+    unit = nodes["unit"].to_numpy()
+    has = unit >= 0
+    queue, capacity, effort = np.zeros(len(nodes)), np.zeros(len(nodes)), np.full(len(nodes), np.nan)
+    queue[has] = model.queue_lengths()[unit[has]]
+    capacity[has] = model.capacity[unit[has]]
+    effort[has] = model.effort[unit[has]]
+    nodes = nodes.assign(queue=queue.astype(np.int64), capacity=capacity, effort=effort)
+    edges = pd.DataFrame([{"source": u, "target": v, "relation": k, "weight": float(d.get("weight", 1.0))}
+                          for u, v, k, d in G.edges(keys=True, data=True)],
+                         columns=["source", "target", "relation", "weight"])
+    return NetworkSnapshot(nodes, edges, int(model.day), model.p.name, int(model.p.seed))
+
+
 def _rate(num: float, den: float) -> float:
     return float(num / den) if den > 0 else float("nan")
 

@@ -230,6 +230,32 @@ def test_info_sharing_adds_the_platform():
     assert G.in_degree("platform") >= 12 + 3 + 20
 
 
+def test_network_snapshot_is_the_network_as_tables_with_each_units_state():
+    """The snapshot has a row per node and per tie of the organisational network, the territory of
+    each node, and each unit's queue, capacity and effort on the day it was taken."""
+    from sim.metrics import network_snapshot
+
+    m = make_model(days=40, levers={"info_sharing": 0.5}).run(40)
+    snap = network_snapshot(m)
+    G, t = m.org_network, m.territory
+    assert list(snap.nodes["node"]) == list(G.nodes)
+    assert len(snap.edges) == G.number_of_edges()
+    assert set(snap.edges["relation"]) == {"leads", "belongs_to", "serves", "contract", "shares_info"}
+    assert (snap.edges.loc[snap.edges["relation"] == "shares_info", "weight"] == 0.5).all()
+    units = snap.nodes[snap.nodes["unit"] >= 0]
+    queues = m.queue_lengths()
+    assert (units["queue"].to_numpy() == queues[units["unit"]]).all() and units["queue"].sum() > 0
+    np.testing.assert_array_equal(units["effort"].to_numpy(), m.effort[units["unit"]])
+    np.testing.assert_array_equal(units["capacity"].to_numpy(), m.capacity[units["unit"]])
+    comm = snap.nodes[snap.nodes["kind"] == "community"]
+    assert (comm["street"].to_numpy() == t.community_street[comm["community"]]).all()
+    streets = snap.nodes[snap.nodes["kind"] == "street"]
+    assert (streets["district"].to_numpy() == t.street_district[streets["street"]]).all()
+    assert (snap.day, snap.scenario, snap.seed) == (40, m.p.name, m.p.seed)
+    party = snap.nodes[snap.nodes["kind"] == "party"]
+    assert (party["unit"] == -1).all() and party["effort"].isna().all()
+
+
 # ---------------------------------------------------------------------------------------------
 # the residents' social network
 # ---------------------------------------------------------------------------------------------

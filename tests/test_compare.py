@@ -87,13 +87,14 @@ def test_unwritable_output_exits_2(tmp_path, capsys):
 def reports(tmp_path_factory):
     """One small comparison, reported in both languages."""
     from sim import CoGovernanceModel, load_scenario
+    from sim.metrics import network_snapshot
     from sim.report.report import write_report
     out = tmp_path_factory.mktemp("reports")
     run_comparison(load_scenarios(["baseline", "whistle", "wuzhi"], 60, "classroom"), 3, out / "runs", root_seed=2,
                    executor="serial", progress=False)
     comp = analyse(out / "runs")
-    model = CoGovernanceModel(load_scenario("baseline", preset="classroom", days=60)).run()
-    return {lang: (out / lang, write_report(comp, out / lang, lang, model)) for lang in ("en", "zh")}
+    network = network_snapshot(CoGovernanceModel(load_scenario("baseline", preset="classroom", days=60)).run())
+    return {lang: (out / lang, write_report(comp, out / lang, lang, network)) for lang in ("en", "zh")}
 
 
 SECTIONS = ("settings", "summary", "reported-vs-real", "kpi-table", "fig-timeseries", "fig-ladder",

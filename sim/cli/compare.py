@@ -69,15 +69,16 @@ def cmd_compare(args) -> int:
         return interrupted()
     if report.failed:
         return failed_runs(report.failed, out)
+    from ..metrics import network_snapshot
     from ..model import CoGovernanceModel
     from ..report.report import kpi_table_text, write_report
     from ..streams import replicate_seeds
 
     comp = analyse(out)
     first = scenarios[0].model_copy(update={"seed": replicate_seeds(args.seed, args.reps)[0]})
-    network_model = CoGovernanceModel(first).run()  # one run (the first scenario, replicate 0) for the network
+    network = network_snapshot(CoGovernanceModel(first).run())  # one run (the first scenario, replicate 0)
     try:
-        written = write_report(comp, out, args.lang, network_model)
+        written = write_report(comp, out, args.lang, network)
     except OSError as exc:
         return fail(f"--out {out}: cannot write the report: {exc}")
     if not args.quiet:

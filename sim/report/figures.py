@@ -354,16 +354,19 @@ MARKERS = {"party": "^", "centre": "s", "department": "D", "street": "H", "socia
            "platform": "*"}
 
 
-def network_layout(G, territory) -> dict[str, tuple[float, float]]:
-    """A hierarchical layout: rows by level (and kind within a level); communities spread evenly
-    in street order, every unit above centred over (or spread across) the communities it covers."""
-    C = territory.n_communities
-    cs = np.asarray(territory.community_street)
-    sd = np.asarray(territory.street_district)
+def network_layout(nodes: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """A hierarchical layout of a network snapshot's nodes (``metrics.NetworkSnapshot.nodes``): rows
+    by level (and kind within a level); communities spread evenly in street order, every unit above
+    centred over (or spread across) the communities it covers."""
+    comm = nodes[nodes["kind"] == "community"].sort_values("community")
+    cs = comm["street"].to_numpy()
+    streets = nodes[nodes["kind"] == "street"].sort_values("street")
+    sd = streets["district"].to_numpy()
+    C, S = len(cs), len(sd)
+    D = int(nodes.loc[nodes["district"] >= 0, "district"].max()) + 1 if (nodes["district"] >= 0).any() else 0
     order = np.argsort(cs, kind="stable")
     xc = np.empty(C)
-    xc[order] = (np.arange(C) + 0.5) / C
-    S, D = len(sd), int(territory.n_districts)
+    xc[order] = (np.arange(C) + 0.5) / max(C, 1)
     street_span = [(xc[cs == s].min(), xc[cs == s].max()) if (cs == s).any() else (0.5, 0.5) for s in range(S)]
     xs = np.array([(a + b) / 2 for a, b in street_span])
     dist_span = [(min(street_span[s][0] for s in np.flatnonzero(sd == d)),
@@ -372,42 +375,37 @@ def network_layout(G, territory) -> dict[str, tuple[float, float]]:
     xd = np.array([(a + b) / 2 for a, b in dist_span])
     pos: dict[str, tuple[float, float]] = {}
     so_nodes: dict[int, list[str]] = {}
-    dd_nodes: dict[str, list[str]] = {}
+    dd_nodes: dict[int, list[str]] = {}
     city_depts: list[str] = []
-    for node, data in G.nodes(data=True):
-        kind, level = data.get("kind"), data.get("level")
-        parts = str(node).split(":")
+    for r in nodes.itertuples(index=False):
+        kind, level, node = r.kind, r.level, r.node
         y = ROWS.get((level, kind), LEVEL_Y.get(level, 0.0))
         if kind == "community":
-            pos[node] = (xc[int(parts[1])], y)
-        elif kind == "street":
-            pos[node] = (xs[int(parts[1])], y)
+            pos[node] = (xc[r.community], y)
         elif kind == "social_org":
-            so_nodes.setdefault(int(parts[1]), []).append(node)
-        elif kind == "party" and level == "street":
-            pos[node] = (xs[int(parts[2])], y)
-        elif kind == "party" and level == "district":
-            pos[node] = (xd[int(parts[2])], y)
-        elif kind == "centre" and level == "district":
-            pos[node] = (xd[int(parts[1])], y)
+            so_nodes.setdefault(r.street, []).append(node)
+        elif level == "street":  # street office, street party committee
+            pos[node] = (xs[r.street], y)
         elif kind == "department" and level == "district":
-            dd_nodes.setdefault(parts[1], []).append(node)
+            dd_nodes.setdefault(r.district, []).append(node)
+        elif level == "district":  # district centre, district party committee
+            pos[node] = (xd[r.district], y)
         elif kind == "department":
             city_depts.append(node)
         elif kind == "platform":
             pos[node] = (1.03, y)
         else:  # city centre, city party committee, anything unknown
             pos[node] = (0.5, y)
-    for s, nodes in so_nodes.items():
+    for s, members in so_nodes.items():
         a, b = street_span[s]
         width = max(b - a, 0.6 / max(C, 1))
-        for k, node in enumerate(nodes):
-            x = xs[s] + (k - (len(nodes) - 1) / 2) * width / max(len(nodes), 1)
+        for k, node in enumerate(members):
+            x = xs[s] + (k - (len(members) - 1) / 2) * width / max(len(members), 1)
             pos[node] = (x, ROWS[("street", "social_org")])
-    for d, nodes in dd_nodes.items():
-        a, b = dist_span[int(d)]
-        for j, node in enumerate(nodes):
-            pos[node] = (a + (j + 0.5) * (b - a) / len(nodes), ROWS[("district", "department")])
+    for d, members in dd_nodes.items():
+        a, b = dist_span[d]
+        for j, node in enumerate(members):
+            pos[node] = (a + (j + 0.5) * (b - a) / len(members), ROWS[("district", "department")])
     for j, node in enumerate(city_depts):
         x = (j + 0.5) / len(city_depts)
         pos[node] = (x if abs(x - 0.5) > 0.02 else x + 0.04, ROWS[("city", "department")])
@@ -427,47 +425,41 @@ def levels_axis(ax, lang: str, xmax: float = 1.03, labelsize=None) -> None:
 
 
 @_figure_function
-def org_network(model, lang: str = "en", max_edges_platform: int = 0, max_edges_community: int = 1500) -> Figure:
-    """The organisational network of one run, by level (city, district, street, community), each
-    unit coloured by the open cases it holds at the end of the run (grey: no unit). The shared
-    platform's links (one to nearly every unit) are left out when there are more than
-    ``max_edges_platform``, the communities' links when there are more than ``max_edges_community``
-    (a city the size of Tianjin: the communities then read as a strip of colour)."""
-    G = model.org_network
-    queues = np.asarray(model.queue_lengths())
-    pos = network_layout(G, model.territory)
-    n_comm = int(model.territory.n_communities)
+def org_network(snapshot, lang: str = "en", max_edges_platform: int = 0, max_edges_community: int = 1500) -> Figure:
+    """The organisational network of one run (a ``metrics.NetworkSnapshot``), by level (city,
+    district, street, community), each unit coloured by the open cases it holds that day (grey: no
+    unit). The shared platform's links (one to nearly every unit) are left out when there are more
+    than ``max_edges_platform``, the communities' links when there are more than
+    ``max_edges_community`` (a city the size of Tianjin: the communities then read as a strip of
+    colour)."""
+    nodes, edges = snapshot.nodes, snapshot.edges
+    pos = network_layout(nodes)
+    n_comm = int((nodes["kind"] == "community").sum())
     fig = _new_figure((13, 7.5))
     ax = fig.subplots()
-    segments, skipped, skipped_comm = [], 0, 0
-    comm_edges = sum(1 for u, v in G.edges() if "platform" not in (u, v)
-                     and (str(u).startswith("community:") or str(v).startswith("community:")))
-    for u, v in G.edges():
-        if "platform" in (u, v) and G.degree("platform") > max_edges_platform:
-            skipped += 1
-            continue
-        if comm_edges > max_edges_community and (str(u).startswith("community:") or str(v).startswith("community:")):
-            skipped_comm += 1
-            continue
-        segments.append((pos[u], pos[v]))
+    platform = (edges["source"] == "platform") | (edges["target"] == "platform")
+    community = edges["source"].str.startswith("community:") | edges["target"].str.startswith("community:")
+    skip_platform = platform & (int(platform.sum()) > max_edges_platform)
+    skip_comm = ~platform & community & (int((~platform & community).sum()) > max_edges_community)
+    drawn = edges[~skip_platform & ~skip_comm]
+    skipped, skipped_comm = int(skip_platform.sum()), int(skip_comm.sum())
+    segments = [(pos[u], pos[v]) for u, v in zip(drawn["source"], drawn["target"], strict=True)]
     alpha = float(np.clip(60.0 / max(len(segments), 1) ** 0.5, 0.08, 0.5))
     ax.add_collection(LineCollection(segments, colors="#8c8c8c", linewidths=0.5, alpha=alpha, zorder=1))
-    held = [queues[d["unit"]] for _, d in G.nodes(data=True) if d.get("unit") is not None]
-    vmax = max(float(max(held)) if held else 1.0, 1.0)
+    held = nodes.loc[nodes["unit"] >= 0, "queue"]
+    vmax = max(float(held.max()) if len(held) else 1.0, 1.0)
     # a few units (city departments) can hold far more than the rest: a square-root scale keeps
     # the differences among communities visible
     norm = (matplotlib.colors.PowerNorm(0.5, 0.0, vmax) if vmax > 20 else matplotlib.colors.Normalize(0.0, vmax))
     cmap = matplotlib.colormaps["YlOrRd"]
     size = {"party": 70, "centre": 90, "department": 45, "street": 90, "social_org": 40,
             "community": float(np.clip(5000.0 / max(n_comm, 1), 6, 70)), "platform": 220}
-    by_kind: dict[str, list] = {}
-    for node, d in G.nodes(data=True):
-        by_kind.setdefault(d.get("kind", "?"), []).append((node, d))
-    for kind, items in by_kind.items():
-        xy = np.array([pos[n] for n, _ in items])
-        units = [d.get("unit") for _, d in items]
-        with_unit = np.array([u is not None for u in units])
-        vals = np.array([queues[u] if u is not None else 0 for u in units], dtype=float)
+    kinds = list(dict.fromkeys(nodes["kind"]))
+    for kind in kinds:
+        items = nodes[nodes["kind"] == kind]
+        xy = np.array([pos[n] for n in items["node"]])
+        with_unit = (items["unit"] >= 0).to_numpy()
+        vals = items["queue"].to_numpy(dtype=float)
         marker, s = MARKERS.get(kind, "o"), size.get(kind, 40)
         edge, lw = "#555555", 0.5
         if len(items) > 400:  # thousands of units: outlines would hide the colours; a "barcode" of ticks
@@ -481,17 +473,17 @@ def org_network(model, lang: str = "en", max_edges_platform: int = 0, max_edges_
     cbar = fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.8, pad=0.01)
     cbar.set_label(t("fig.network.colorbar", lang))
     levels_axis(ax, lang, xmax=1.07, labelsize=11)
-    kinds = [k for k in MARKERS if k in by_kind]
+    shown = [k for k in MARKERS if k in kinds]
     handles = [Line2D([], [], ls="", marker=MARKERS[k], ms=8, mfc="#fdae61" if k not in ("party", "platform")
-                      else NO_UNIT_COLOR, mec="#555555", label=kind_label(k, lang)) for k in kinds]
+                      else NO_UNIT_COLOR, mec="#555555", label=kind_label(k, lang)) for k in shown]
     handles.append(Patch(fc=NO_UNIT_COLOR, ec="#555555", label=t("fig.network.nounit", lang)))
     if skipped:
         handles.append(Line2D([], [], ls="", label=t("fig.network.platform_edges", lang).format(n=skipped)))
     if skipped_comm:
         handles.append(Line2D([], [], ls="", label=t("fig.network.community_edges", lang).format(n=skipped_comm)))
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5), fontsize=9)
-    title = t("fig.network.title", lang).format(day=model.day)
-    sub = t("fig.network.subtitle", lang).format(scenario=scenario_label(model.p.name, lang), seed=model.p.seed)
+    title = t("fig.network.title", lang).format(day=snapshot.day)
+    sub = t("fig.network.subtitle", lang).format(scenario=scenario_label(snapshot.scenario, lang), seed=snapshot.seed)
     ax.set_title(sub, fontsize=10, fontweight="normal", loc="left")
     fig.suptitle(title)
     return fig

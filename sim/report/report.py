@@ -426,7 +426,7 @@ def _settings(comp, lang: str) -> list[tuple[str, str]]:
             (t("settings.method", lang), t("settings.method_text", lang).format(ref=scenario_label(ref, lang)))]
 
 
-def _figures(comp, lang: str, network_model) -> list[tuple[str, object, str]]:
+def _figures(comp, lang: str, network) -> list[tuple[str, object, str]]:
     """(file name, figure, caption) of each figure."""
     from . import figures as F
     ref = scenario_label(comp.names[0], lang)
@@ -435,10 +435,10 @@ def _figures(comp, lang: str, network_model) -> list[tuple[str, object, str]]:
            ("ladder.png", F.escalation_ladder(comp, lang), t("cap.ladder", lang).format(**fields)),
            ("cost.png", F.cost_effectiveness(comp, lang), t("cap.cost", lang).format(**fields)),
            ("reported.png", F.reported_vs_real(comp, lang), t("cap.reported", lang).format(**fields))]
-    if network_model is not None:
-        m = network_model
-        out.append(("network.png", F.org_network(m, lang),
-                    t("cap.network", lang).format(scenario=scenario_label(m.p.name, lang), seed=m.p.seed, day=m.day)))
+    if network is not None:
+        out.append(("network.png", F.org_network(network, lang),
+                    t("cap.network", lang).format(scenario=scenario_label(network.scenario, lang), seed=network.seed,
+                                                  day=network.day)))
     return out
 
 
@@ -636,12 +636,12 @@ def render_html(comp, lang: str, table: Table, summary: Summary, figures: list[t
 # writing
 # ------------------------------------------------------------------------------------------------
 
-def write_report(comp, out: Path, lang: str, network_model=None) -> list[Path]:
+def write_report(comp, out: Path, lang: str, network=None) -> list[Path]:
     """Write ``out/report.md`` with its figures in ``out/figures/*.png`` and the self-contained
     ``out/report.html``, in ``lang`` ("en" or "zh"); returns the written paths.
 
-    ``network_model``: a model that has run (for the organisational network figure), or None to
-    leave that figure out. Files are written atomically: to a temporary folder inside ``out``,
+    ``network``: the ``metrics.NetworkSnapshot`` of one run (for the organisational network figure),
+    or None to leave that figure out. Files are written atomically: to a temporary folder inside ``out``,
     then moved in one by one.
     """
     from .figures import save
@@ -657,11 +657,11 @@ def write_report(comp, out: Path, lang: str, network_model=None) -> list[Path]:
         table = kpi_cells(comp)
         summary = summarise(comp, lang, table)
         md_figs, html_figs = [], []
-        for name, fig, caption in _figures(comp, lang, network_model):
+        for name, fig, caption in _figures(comp, lang, network):
             path = save(fig, tmp / "figures" / name, lang)
             md_figs.append((f"figures/{name}", caption))
             html_figs.append((path.read_bytes(), name.removesuffix(".png"), caption))
-        if network_model is None:
+        if network is None:
             md_figs.append(("", t("cap.network_missing", lang)))
             html_figs.append((None, "network", t("cap.network_missing", lang)))
         (tmp / "report.md").write_text(render_markdown(comp, lang, table, summary, md_figs), encoding="utf-8")
