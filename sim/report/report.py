@@ -28,10 +28,6 @@ import numpy as np
 from ..registry import KINDS, KPIS, REPORT_KPIS, REPORT_SUMMARY_KPIS, check_lang
 from .i18n import cjk_font, display_width, fmt_number, join, kpi_header, kpi_kind, kpi_label, scenario_label, t
 
-#: write_report's body (reworked on another branch for the network snapshot) still calls the old private
-#: name; rename the call there and drop this line.
-_check_lang = check_lang
-
 FIGURE_FILES = ("timeseries.png", "ladder.png", "cost.png", "reported.png", "network.png")
 
 
@@ -646,7 +642,7 @@ def write_report(comp, out: Path, lang: str, network=None) -> list[Path]:
     """
     from .figures import save
 
-    _check_lang(lang)
+    check_lang(lang)
     if lang == "zh":
         cjk_font()  # RuntimeError naming `pip install mplfonts` before anything is written
     out = Path(out)
