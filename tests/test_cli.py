@@ -421,3 +421,14 @@ def test_subprocess_bad_input_exit_status(tmp_path):
         assert proc.returncode == 2, (argv, proc.stderr)
         assert must in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_a_closed_pipe_ends_a_command_quietly():
+    """`cogov kpis | head`: the reader has gone before the table is written; no traceback, exit 141."""
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "kpis"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # closed before the command (still importing) writes a line
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert proc.returncode == 141

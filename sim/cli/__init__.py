@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import compare, kpis, levers, run, scenarios, sweep, validate
@@ -47,7 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    """Run one command; a reader that closes the pipe early (``cogov levers | head``) ends it quietly."""
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] and argv[0] in DELEGATED:
         return importlib.import_module(f"{__name__}.{argv[0]}").main(argv[1:])
     args = build_parser().parse_args(argv)
