@@ -46,15 +46,14 @@ class Capacity(Mechanism):
         m = self.model
         lv, w, t = m.levers, m.p.workforce, m.territory
         moved_share = w.transferable_dept_staff * lv.authority_devolution * lv.resources_follow
+        res_d = np.bincount(t.community_district, weights=t.community_size, minlength=t.n_districts)
         moved_to_district = np.zeros(t.n_districts)
         for dept in m.departments:
             dept.moved_out = dept.staff * moved_share
-            if dept.district is None:
-                moved_to_district += dept.moved_out * np.bincount(
-                    t.community_district, weights=t.community_size, minlength=t.n_districts) / t.community_size.sum()
+            if dept.district is None:  # city departments' staff go to the districts by residents
+                moved_to_district += dept.moved_out * res_d / t.community_size.sum()
             else:
                 moved_to_district[dept.district] += dept.moved_out
-        res_d = np.bincount(t.community_district, weights=t.community_size, minlength=t.n_districts)
         to_streets = w.moved_to_streets
         for c in m.communities:
             d = t.community_district[c.index]
