@@ -32,6 +32,19 @@ def test_builtin_targets_name_known_kpis_and_cover_calibration_rows():
     assert {t.id for t in targets.target} >= {"C1", "C3", "C4", "C5", "C8a", "C8b", "C9"}
 
 
+def test_held_back_targets_are_reported_not_fitted():
+    fit = Target(id="F", kpi="resolution_rate", value=0.6, low=0.5, high=0.8)
+    check = Target(id="K", kpi="routing_accuracy", value=0.6, low=0.5, high=0.8, role="check")
+    targets = Targets(target=[fit, check])
+    assert targets.distance({"resolution_rate": 0.7, "routing_accuracy": 0.0}) == pytest.approx(0.25)
+    assert {t.id: t.role for t in load_targets().target}["C4"] == "check"
+    table = pd.DataFrame({"resolution_rate": [0.7], "routing_accuracy": [0.0]})
+    from sim.experiments.calibration import target_table
+    from sim.report.calibration import target_table_text
+    text = target_table_text(target_table(table, targets))
+    assert "Fitted targets: 1 of 1 in band" in text and "Held-back patterns (not fitted; checked): 0 of 1 in band" in text
+
+
 def test_targets_file_errors_name_file_and_key(tmp_path):
     bad = tmp_path / "t.toml"
     bad.write_text('[[target]]\nid = "X"\nkpi = "no_such_kpi"\nvalue = 1\nlow = 0\nhigh = 2\n')

@@ -14,6 +14,10 @@ computation (ABC):
    the accepted points (widened by a tenth of its width on each side, inside the fit ranges);
 4. the best point is re-run with ``final-reps`` replicates and reported against every target.
 
+Targets are fitted (``role = "fit"``) or held back (``role = "check"``, CALIBRATION.md v2: pattern-oriented
+modelling): the distance counts only the fitted ones, and the report gives both tables, so a held-back
+pattern the fit reproduces is evidence, not a tuned result.
+
 Each round is a resumable store (``DIR/round1`` ...) written by the sweep engine, so an
 interrupted calibration resumes where it stopped and the same command gives the same result.
 The command is ``sim.cli.calibrate``; the figure and the printed table are ``sim.report.calibration``.
@@ -26,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..params import Scenario, ScenarioError, format_error, read_toml, scenarios_dir
@@ -52,6 +58,8 @@ class Target(BaseModel):
     low: float = Field(..., description="lower edge of the band")
     high: float = Field(..., description="upper edge of the band")
     band: str = Field("", description="where the band comes from")
+    role: Literal["fit", "check"] = Field("fit", description="fit: the search minimises its distance; check: held "
+                                                            "back, a pattern the fit must reproduce unaided")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -74,7 +82,8 @@ class Targets(BaseModel):
     target: list[Target] = Field(..., min_length=1)
 
     def distance(self, means: dict) -> float:
-        return float(sum(t.term(float(means.get(t.kpi, float("nan")))) for t in self.target))
+        """The search's distance: over the fitted targets only (held-back ones are checked, not fitted)."""
+        return float(sum(t.term(float(means.get(t.kpi, float("nan")))) for t in self.target if t.role == "fit"))
 
 
 def default_targets_path() -> Path:
@@ -150,7 +159,7 @@ def target_table(summaries: pd.DataFrame, targets: Targets) -> pd.DataFrame:
     for t in targets.target:
         v = (summaries[t.kpi].astype(float) if t.kpi in summaries else pd.Series(dtype=float)).dropna()
         mean = float(v.mean()) if len(v) else float("nan")  # pandas' std/min/max of nothing are NaN too
-        rows.append({"id": t.id, "kpi": t.kpi, "label": t.label, "target": t.value, "low": t.low, "high": t.high,
+        rows.append({"id": t.id, "role": t.role, "kpi": t.kpi, "label": t.label, "target": t.value, "low": t.low, "high": t.high,
                      "replicates": f"{len(v)} of {len(summaries)}", "model": mean, "sd": float(v.std()),
                      "min": float(v.min()), "max": float(v.max()),
                      "in_band": bool(t.low <= mean <= t.high), "term": t.term(mean)})

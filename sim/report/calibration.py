@@ -29,7 +29,9 @@ def calibration_figure(targets: pd.DataFrame, history: pd.DataFrame) -> Figure:
             ax.errorbar(mean[i], y[i], xerr=[[mean[i] - lo[i]], [hi[i] - mean[i]]], fmt="none", ecolor=colors[i],
                         capsize=3, zorder=4)
         ax.scatter(mean, y, color=colors, s=36, zorder=5, label="model (replicate min-max)")
-        ax.set_yticks(y, [f"{r.id} {r.kpi}" for r in targets.itertuples()])
+        check = targets["role"] == "check" if "role" in targets else np.zeros(len(targets), dtype=bool)
+        ax.set_yticks(y, [f"{r.id} {r.kpi}" + (" (held back)" if c else "")
+                          for r, c in zip(targets.itertuples(), check, strict=True)])
         ax.set_xlabel("position in the band (0 = low edge, 1 = high edge)")
         ax.axvline(0, color="#888", lw=0.8)
         ax.axvline(1, color="#888", lw=0.8)
@@ -57,12 +59,24 @@ def calibration_figure(targets: pd.DataFrame, history: pd.DataFrame) -> Figure:
     return fig
 
 
+ROLE_TITLES = {"fit": "Fitted targets", "check": "Held-back patterns (not fitted; checked)"}
+
+
 def target_table_text(table: pd.DataFrame) -> str:
-    """The target table as printed: target, band, model mean (replicate min-max), in band."""
-    lines = [f"{'id':<5} {'kpi':<32} {'target':>8} {'band':>15} {'model':>8} {'replicates min-max':>20}  in band"]
-    for r in table.itertuples():
-        n, total = r.replicates.split(" of ")
-        missing = f"  (defined in {r.replicates} replicates)" if n != total else ""
-        lines.append(f"{r.id:<5} {r.kpi:<32} {r.target:>8.3f} {f'{r.low:.3f}-{r.high:.3f}':>15} {r.model:>8.3f} "
-                     f"{f'{r.min:.3f}-{r.max:.3f}':>20}  {'yes' if r.in_band else 'NO'}{missing}")
-    return "\n".join(lines)
+    """The target tables as printed, fitted targets first, then held-back ones: target, band, model mean
+    (replicate min-max), in band."""
+    head = f"{'id':<5} {'kpi':<32} {'target':>8} {'band':>15} {'model':>8} {'replicates min-max':>20}  in band"
+    blocks = []
+    for role, title in ROLE_TITLES.items():
+        rows = table[table["role"] == role] if "role" in table else (table if role == "fit" else table.iloc[:0])
+        if not len(rows):
+            continue
+        inside = int(rows["in_band"].sum())
+        lines = [f"{title}: {inside} of {len(rows)} in band", head]
+        for r in rows.itertuples():
+            n, total = r.replicates.split(" of ")
+            missing = f"  (defined in {r.replicates} replicates)" if n != total else ""
+            lines.append(f"{r.id:<5} {r.kpi:<32} {r.target:>8.3f} {f'{r.low:.3f}-{r.high:.3f}':>15} {r.model:>8.3f} "
+                         f"{f'{r.min:.3f}-{r.max:.3f}':>20}  {'yes' if r.in_band else 'NO'}{missing}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
