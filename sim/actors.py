@@ -255,19 +255,25 @@ def build_actors(model) -> None:
     """Create the organisations of the model's territory, staffed per resident (``[structure]``),
     and register them on the model (``communities``, ``streets``, ``departments``...)."""
     t, u, s, n = model.territory, model.units, model.p.structure, model.population.n
-    model.communities = [Community(model, c, int(t.community_size[c]), t.community_size[c] / s.residents_per_worker)
+    # staffing per resident of a district's own units, by the district's type (MODEL §12.7)
+    staffing = np.array([model.p.districts.of_type(k, "staffing") for k in t.district_type_names])
+    per_community, per_street = staffing[t.community_district], staffing[t.street_district]
+    model.communities = [Community(model, c, int(t.community_size[c]),
+                                   t.community_size[c] / s.residents_per_worker * per_community[c])
                          for c in range(t.n_communities)]
     street_res = np.bincount(t.community_street, weights=t.community_size, minlength=t.n_streets)
     so_res = np.bincount(u.community_so - u.start["social_org"], weights=t.community_size,
                          minlength=u.sizes["social_org"])
     model.social_orgs = [SocialOrganisation(model, u.start["social_org"] + k, int(so_res[k]))
                          for k in range(u.sizes["social_org"])]
-    model.streets = [Street(model, k, street_res[k] / 1e4 * s.street_staff_per_10k) for k in range(t.n_streets)]
+    model.streets = [Street(model, k, street_res[k] * per_street[k] / 1e4 * s.street_staff_per_10k)
+                     for k in range(t.n_streets)]
     district_res = np.bincount(t.community_district, weights=t.community_size, minlength=t.n_districts)
-    model.centres = [Centre(model, u.district_unit(d), district_res[d] / 1e5 * s.centre_staff_per_100k)
+    staffed = district_res * staffing  # residents weighted by the district type's staffing
+    model.centres = [Centre(model, u.district_unit(d), staffed[d] / 1e5 * s.centre_staff_per_100k)
                      for d in range(t.n_districts)]
     model.centres.append(Centre(model, u.city_unit, n / 1e6 * s.city_staff_per_1m))
-    model.departments = [Department(model, u.district_dept(d, k), k, district_res[d] / 1e5 * s.dept_staff_per_100k, d)
+    model.departments = [Department(model, u.district_dept(d, k), k, staffed[d] / 1e5 * s.dept_staff_per_100k, d)
                          for d in range(t.n_districts) for k in range(N_DOMAINS)]
     model.departments += [Department(model, u.city_dept(k), k, n / 1e6 * s.city_dept_staff_per_1m, None)
                           for k in range(N_DOMAINS)]

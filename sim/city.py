@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .disputes import DOMAINS, Handler, Level
+from .disputes import DOMAINS, TYPE_NAMES, Handler, Level
+from .params import DISTRICT_TYPES, Districts
 
 N_DOMAINS = len(DOMAINS)
 
@@ -29,6 +30,25 @@ def split_evenly(total: int, parts: int, rng: np.random.Generator, spread: float
     return sizes + 1
 
 
+def apportion(total: int, weights, minimum=0) -> np.ndarray:
+    """Share ``total`` items among groups in proportion to ``weights`` (largest remainders), each group
+    getting at least ``minimum`` (a number or one per group)."""
+    w = np.asarray(weights, dtype=float)
+    low = np.broadcast_to(np.asarray(minimum, dtype=np.int64), w.shape)
+    if low.sum() > total:
+        raise ValueError(f"cannot share {total} among {len(w)} groups of at least {low.tolist()}")
+    target = w / w.sum() * total
+    sizes = np.maximum(np.floor(target).astype(np.int64), low)
+    while sizes.sum() < total:  # a few rounds at most: one item to each of the largest remainders
+        order = np.argsort(-(target - sizes), kind="stable")
+        sizes[order[: total - sizes.sum()]] += 1
+    while sizes.sum() > total:  # a minimum raised some groups: take back where the excess is largest
+        spare = np.flatnonzero(sizes > low)
+        order = spare[np.argsort(target[spare] - sizes[spare], kind="stable")]
+        sizes[order[: sizes.sum() - total]] -= 1
+    return sizes
+
+
 def owner_of(sizes: np.ndarray) -> np.ndarray:
     """For groups of the given sizes laid out contiguously, the group of each item."""
     return np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
@@ -43,6 +63,21 @@ class Territory:
     community_street: np.ndarray    # community -> street
     grid_community: np.ndarray      # grid -> community
     community_size: np.ndarray      # simulated residents per community
+    district_type: np.ndarray | None = None  # district -> code of its type (params.DISTRICT_TYPES)
+    district_names: tuple[str, ...] = ()      # district -> name (and zh name below)
+    district_zh: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.district_type is None:
+            self.district_type = np.zeros(self.n_districts, dtype=np.int8)
+        if not self.district_names:
+            self.district_names = tuple(f"district_{d + 1}" for d in range(self.n_districts))
+        if not self.district_zh:
+            self.district_zh = tuple(f"第{d + 1}区" for d in range(self.n_districts))
+
+    @property
+    def district_type_names(self) -> tuple[str, ...]:
+        return tuple(DISTRICT_TYPES[k] for k in self.district_type)
 
     @property
     def n_streets(self) -> int:
@@ -61,15 +96,39 @@ class Territory:
         return self.street_district[self.community_street]
 
 
-def build_territory(counts: dict[str, int], n_residents: int, rng: np.random.Generator) -> Territory:
+def build_territory(counts: dict[str, int], n_residents: int, rng: np.random.Generator,
+                    layout: list[tuple[str, str, str, float]] | None = None,
+                    districts: Districts | None = None) -> Territory:
+    """The territory (MODEL §2.1, §12.7). ``layout`` lists the districts as (name, zh, type, population
+    weight) (``Scenario.district_layout``; default: central districts of equal weight). Residents are
+    shared among districts by weight; streets and communities by weight / residents per street (per
+    community) of the district's type (``[districts]``), at least one street per district and one
+    community per street; inside a district, streets get communities and communities residents by
+    ``split_evenly``; grids follow residents, at least one per community."""
     d, s, c, g = counts["districts"], counts["streets"], counts["communities"], counts["grids"]
     for lower, upper, a, b in (("streets", "districts", s, d), ("communities", "streets", c, s),
                                ("grids", "communities", g, c), ("residents", "communities", n_residents, c)):
         if a < b:
             raise ValueError(f"structure: {lower} ({a}) must be at least {upper} ({b})")
-    street_district = owner_of(split_evenly(s, d, rng, 0.2))
-    community_street = owner_of(split_evenly(c, s, rng, 0.2))
-    community_size = split_evenly(n_residents, c, rng, 0.4)
+    layout = layout if layout is not None else [(f"district_{i + 1}", f"第{i + 1}区", "central", 1.0) for i in range(d)]
+    if len(layout) != d:
+        raise ValueError(f"structure: {len(layout)} districts laid out for {d} districts")
+    p = districts if districts is not None else Districts()
+    kinds = [row[2] for row in layout]
+    weight = np.array([row[3] for row in layout], dtype=float)
+    per_street = np.array([p.of_type(k, "residents_per_street") for k in kinds])
+    per_community = np.array([p.of_type(k, "residents_per_community") for k in kinds])
+    streets_d = apportion(s, weight / per_street, 1)
+    communities_d = apportion(c, weight / per_community, streets_d)
+    residents_d = apportion(n_residents, weight, communities_d)
+    street_district = owner_of(streets_d)
+    community_street, community_size, first = [], [], 0
+    for k in range(d):  # a loop over districts
+        community_street.append(first + owner_of(split_evenly(int(communities_d[k]), int(streets_d[k]), rng, 0.2)))
+        community_size.append(split_evenly(int(residents_d[k]), int(communities_d[k]), rng, 0.4))
+        first += int(streets_d[k])
+    community_street = np.concatenate(community_street).astype(np.int32)
+    community_size = np.concatenate(community_size)
     # grids in proportion to residents, at least one per community
     share = community_size / community_size.sum()
     grids = np.maximum(1, np.floor(share * g).astype(np.int64))
@@ -77,7 +136,35 @@ def build_territory(counts: dict[str, int], n_residents: int, rng: np.random.Gen
         grids[np.argmax(grids)] -= 1
     order = np.argsort(-(share * g - grids), kind="stable")
     grids[order[: g - grids.sum()]] += 1
-    return Territory(d, street_district, community_street, owner_of(grids), community_size)
+    return Territory(d, street_district, community_street, owner_of(grids), community_size,
+                     np.array([DISTRICT_TYPES.index(k) for k in kinds], dtype=np.int8),
+                     tuple(row[0] for row in layout), tuple(row[1] for row in layout))
+
+
+#: Case types whose share a district's type multiplies (``[districts]`` ``<type>_<name>_mix``).
+MIXED_TYPES: tuple[str, ...] = ("land", "property")
+
+
+def district_type_cdf(t: Territory, types: dict[str, np.ndarray], p: Districts) -> np.ndarray:
+    """Cumulative case-type mix of each district, ``[family, district, type]`` (family 0 disputes,
+    1 demands): the city's mix (C2) with ``MIXED_TYPES`` multiplied by the district type's ``*_mix``,
+    renormalised."""
+    out = np.empty((2, t.n_districts, len(TYPE_NAMES)))
+    for family, base in enumerate((types["dispute_p"], types["demand_p"])):
+        for d, kind in enumerate(t.district_type_names):
+            mix = np.array(base, dtype=float)
+            for name in MIXED_TYPES:
+                mix[TYPE_NAMES.index(name)] *= p.of_type(kind, f"{name}_mix")
+            cdf = mix.cumsum()
+            out[family, d] = cdf / cdf[-1]
+    return out
+
+
+def draw_types(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Case type of each candidate from its row of cumulative mix ``cdf`` and its uniform draw ``u``:
+    the first type whose cumulative share exceeds ``u`` (what ``Generator.choice`` does with one mix,
+    so one mix for every district gives the same types from the same draws)."""
+    return (cdf <= u[:, None]).sum(axis=1).astype(np.int8)
 
 
 class Units:

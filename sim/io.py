@@ -96,18 +96,28 @@ def _no_nan(d: dict) -> dict:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
 
 
+def _plain(value):
+    """numpy scalars of a table's rows as JSON numbers."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
 def write_run(out: Path, model, extra_meta: dict | None = None, csv: bool = False) -> list[Path]:
-    """Write the run's five files (plus CSV copies of the tables if ``csv``) into ``out``
-    atomically; returns their paths."""
+    """Write the run's six files (timeseries, cases and districts tables, summary, scenario, meta;
+    plus CSV copies of the tables if ``csv``) into ``out`` atomically; returns their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".cogov-", dir=out))
     try:
-        for name, frame in (("timeseries", model.timeseries()), ("cases", model.cases())):
+        districts = model.districts()
+        for name, frame in (("timeseries", model.timeseries()), ("cases", model.cases()), ("districts", districts)):
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
             if csv:
                 frame.to_csv(tmp / f"{name}.csv", index=False)
-        (tmp / "summary.json").write_text(json.dumps(_no_nan(model.summary()), indent=2, allow_nan=False) + "\n")
+        summary = {**_no_nan(model.summary()),
+                   "districts": [_no_nan(row) for row in districts.to_dict(orient="records")]}
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False, default=_plain) + "\n")
         (tmp / "scenario.toml").write_text(scenario_toml(model.config), encoding="utf-8")
         meta = {**versions(), "seed": model.config.seed, "scenario": model.config.name,
                 "preset": model.config.preset, "days": model.day, "git_commit": git_commit(),
@@ -118,7 +128,7 @@ def write_run(out: Path, model, extra_meta: dict | None = None, csv: bool = Fals
             os.replace(f, out / f.name)
             written.append(out / f.name)
         if not csv:  # CSV copies of an earlier run in this folder would now be stale
-            for name in ("timeseries.csv", "cases.csv"):
+            for name in ("timeseries.csv", "cases.csv", "districts.csv"):
                 (out / name).unlink(missing_ok=True)
         return written
     finally:

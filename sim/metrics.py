@@ -184,6 +184,93 @@ def _rate(num: float, den: float) -> float:
     return float(num / den) if den > 0 else float("nan")
 
 
+LAND = TYPE_NAMES.index("land")
+
+
+def collective_petitions(col) -> np.ndarray:
+    """Cases that became collective incidents or group petitions (a petition by a group dispute,
+    more than one party): the collective petitions of C10."""
+    eruption = col("eruption")
+    return (eruption == Eruption.COLLECTIVE_INCIDENT) | ((eruption == Eruption.PETITION) & (col("n_parties") > 1))
+
+
+#: Columns of ``districts.parquet`` (``district_table``) after the district's identity.
+DISTRICT_COLUMNS = ("residents", "streets", "communities", "cases", "land_share_new", "cases_per_1000_year",
+                    "detected", "resolved", "outcomes", "resolution_rate", "erupted", "eruptions_per_100k_year",
+                    "petitions", "collective_incidents", "collective_petitions", "collective_petitions_land_share",
+                    "trust_mean_end", "staff_cost_per_resident_year")
+
+
+def district_table(model) -> pd.DataFrame:
+    """One row per district (MODEL §12.7): its name, type and size, and the run's KPIs computed over
+    the cases that arose in it (a case belongs to the district of its community) and its residents.
+    Counts are of simulated cases and residents; per-resident figures are per simulated resident per
+    year (the same at any ``population_scale``). ``staff_cost_per_resident_year`` is what the
+    district's own units (community workers, street offices, social organisations' purchased
+    services, the district centre and departments) cost a year at the run's end, plus the per-resident
+    programmes (platform, automation, moral education); city units are not shared out."""
+    from .params import DISTRICT_TYPE_ZH
+    t, pop, cs = model.territory, model.population, model.table
+    col = cs.column
+    D = t.n_districts
+    district, state = col("district"), col("state")
+
+    def count(mask=None) -> np.ndarray:
+        return np.bincount(district if mask is None else district[mask], minlength=D)
+
+    residents = np.bincount(t.community_district[pop.community], minlength=D)
+    years = max(model.day, 1) / 365.0
+    judged = ~np.isnan(col("satisfaction"))
+    resolved = state == State.RESOLVED
+    erupted = state == State.ERUPTED
+    eruption = col("eruption")
+    group = collective_petitions(col)
+    land = col("type") == LAND
+    cases, outcomes, n_group = count(), count(judged), count(group)
+    trust = np.bincount(t.community_district[pop.community], weights=pop.trust, minlength=D) / np.maximum(residents, 1)
+    # the district's own units' yearly cost (staff paid whether busy or not, as in costs.daily)
+    u, c = model.units, model.p.costs
+    staff = np.zeros(D)
+    np.add.at(staff, t.community_district[[x.index for x in model.communities]], [x.workers for x in model.communities])
+    np.add.at(staff, t.street_district[[x.index for x in model.streets]], [x.staff + x.moved_in for x in model.streets])
+    for x in model.centres:
+        if u.district[x.unit] >= 0:
+            staff[u.district[x.unit]] += x.staff
+    for x in model.departments:
+        if x.district is not None:
+            staff[x.district] += max(x.staff - x.moved_out, 0.0)
+    lv = model.levers
+    per_resident = (lv.social_org_funding * c.social_org_budget + lv.info_sharing * c.platform
+                    + lv.automation * c.automation + lv.moral_education * c.moral_programme)
+    cost = staff * c.staff_day * 365.0 / np.maximum(residents, 1) + per_resident
+    frame = pd.DataFrame({
+        "district": np.arange(D),
+        "name": list(t.district_names),
+        "name_zh": list(t.district_zh),
+        "type": list(t.district_type_names),
+        "type_zh": [DISTRICT_TYPE_ZH[k] for k in t.district_type_names],
+        "residents": residents,
+        "streets": np.bincount(t.street_district, minlength=D),
+        "communities": np.bincount(t.community_district, minlength=D),
+        "cases": cases,
+        "land_share_new": count(land) / np.where(cases > 0, cases, np.nan),
+        "cases_per_1000_year": 1000.0 * cases / np.maximum(residents, 1) / years,
+        "detected": count(col("detected") >= 0),
+        "resolved": count(resolved),
+        "outcomes": outcomes,
+        "resolution_rate": count(resolved & judged) / np.where(outcomes > 0, outcomes, np.nan),
+        "erupted": count(erupted),
+        "eruptions_per_100k_year": 1e5 * count(erupted) / np.maximum(residents, 1) / years,
+        "petitions": count(eruption == Eruption.PETITION),
+        "collective_incidents": count(eruption == Eruption.COLLECTIVE_INCIDENT),
+        "collective_petitions": n_group,
+        "collective_petitions_land_share": count(group & land) / np.where(n_group > 0, n_group, np.nan),
+        "trust_mean_end": trust,
+        "staff_cost_per_resident_year": cost,
+    })
+    return frame
+
+
 def calibration_measures(model) -> dict:
     """The quantities of CALIBRATION.md as the model measures them (see docs/CALIBRATION.md).
 
@@ -210,6 +297,9 @@ def calibration_measures(model) -> dict:
         "disputes_closure_rate_reported": _rate((dispute & closed & judged).sum(), (dispute & judged).sum()),
         "dept_resolved_share": _rate((dept & resolved).sum(), dept.sum()),
         "demands_per_resident_year": float(((col("family") == 1) & detected).sum() / model.population.n * per_year),
+        # C10: land acquisition and demolition behind > 70% of collective petitions
+        "collective_petitions_land_share": _rate((collective_petitions(col) & (col("type") == LAND)).sum(),
+                                                 collective_petitions(col).sum()),
     }
 
 

@@ -70,7 +70,8 @@ class CoGovernanceModel(mesa.Model):
         self.types = type_table()
 
         # structure, residents and their network
-        self.territory = t = build_territory(sc.counts(), sc.n_residents(), self.streams.get("structure"))
+        self.territory = t = build_territory(sc.counts(), sc.n_residents(), self.streams.get("structure"),
+                                             sc.district_layout(), sc.districts)
         self.units = Units(t, sc.structure.social_orgs_per_street)
         network = build_network(t, sc.structure, self.streams.get("network"))
         self.population = Population(t, sc.structure, sc.residents, self.levers.volunteer_rate,
@@ -232,6 +233,10 @@ class CoGovernanceModel(mesa.Model):
     def summary(self) -> dict:
         """The run's KPIs (see ``metrics.summary``)."""
         return metrics.summary(self)
+
+    def districts(self):
+        """One row per district (pandas DataFrame): its name, type and KPIs (``metrics.district_table``)."""
+        return metrics.district_table(self)
 
     def resident(self, index: int) -> Resident:
         """A Mesa agent view of one resident (reads and writes the population arrays)."""

@@ -49,6 +49,41 @@ PRESETS: dict[str, dict[str, int]] = {
 }
 PresetName = Literal["classroom", "city", "tianjin"]
 
+# ---------------------------------------------------------------------------------------------
+# Districts (MODEL §12.7): each district has a type; the types differ in density, dispute mix
+# and staffing per resident (the ``[districts]`` section).
+# ---------------------------------------------------------------------------------------------
+
+#: District types: central urban (中心城区), inner suburb (环城/近郊区), outer suburb and rural
+#: (远郊区), and a new area (新区: Tianjin's Binhai, ports, industry and development zones).
+DISTRICT_TYPES: tuple[str, ...] = ("central", "inner", "outer", "new_area")
+DISTRICT_TYPE_ZH: dict[str, str] = {"central": "中心城区", "inner": "环城区", "outer": "远郊区", "new_area": "新区"}
+DistrictTypeName = Literal["central", "inner", "outer", "new_area"]
+
+#: Districts of each preset: (name, zh, type, population). Tianjin: the seventh census (2020-11-01),
+#: 天津市第七次全国人口普查公报 (Tianjin Municipal Bureau of Statistics, 2021), district figures as
+#: tabulated by citypopulation.de ("China: Tiānjīn, Districts", source NBS and the Tianjin bureau);
+#: they sum by region to the bulletin's 中心城区 4,057,215, 环城四区 3,889,860, 滨海新区 2,067,318 and
+#: 远郊五区 3,851,616, and in all to 13,866,009 (C11). ``city``: Tianjin's regional shares in four
+#: districts (assumption): the centre's 29.3% in two, the surrounding districts' 28.1% plus Binhai's
+#: 14.9% as the inner suburb, the outer districts' 27.8%. ``classroom``: one central district.
+PRESET_DISTRICTS: dict[str, tuple[tuple[str, str, str, int], ...]] = {
+    "classroom": (("centre", "中心区", "central", 3_000),),
+    "city": (("centre_east", "城东区", "central", 2_028_608), ("centre_west", "城西区", "central", 2_028_607),
+             ("inner_suburb", "近郊区", "inner", 5_957_178), ("outer_county", "远郊区", "outer", 3_851_616)),
+    "tianjin": (
+        ("heping", "和平区", "central", 355_000), ("hedong", "河东区", "central", 858_787),
+        ("hexi", "河西区", "central", 822_174), ("nankai", "南开区", "central", 890_422),
+        ("hebei", "河北区", "central", 647_702), ("hongqiao", "红桥区", "central", 483_130),
+        ("dongli", "东丽区", "inner", 857_027), ("xiqing", "西青区", "inner", 1_195_124),
+        ("jinnan", "津南区", "inner", 928_066), ("beichen", "北辰区", "inner", 909_643),
+        ("wuqing", "武清区", "outer", 1_151_313), ("baodi", "宝坻区", "outer", 722_367),
+        ("ninghe", "宁河区", "outer", 395_314), ("jinghai", "静海区", "outer", 787_106),
+        ("jizhou", "蓟州区", "outer", 795_516),
+        ("binhai", "滨海新区", "new_area", 2_067_318),
+    ),
+}
+
 
 class Structure(Section):
     """Territory, staffing and the residents' social network. Counts left unset come from the preset."""
@@ -76,6 +111,69 @@ class Structure(Section):
         counts = {k: getattr(self, k) if getattr(self, k) is not None else v
                   for k, v in PRESETS[preset].items()}
         return counts
+
+
+class Districts(Section):
+    """District types and what differs between them (MODEL §12.7). Which district has which type,
+    and its share of the population, come from the preset (``PRESET_DISTRICTS``) unless ``types`` and
+    ``population_shares`` are given. Streets and communities are shared out among districts in
+    proportion to residents / residents per street (per community) of the district's type; the
+    dispute mix of a district is the city's mix (C2, ``sim/disputes.py``) with the type's land and
+    property shares multiplied, renormalised; staffing per resident of the district's communities,
+    street offices, mediation centre and departments is multiplied by the type's staffing."""
+
+    types: list[DistrictTypeName] | None = F(None, "type of each district, in order: central, inner, outer or new_area (preset)")
+    population_shares: list[Annotated[float, Field(gt=0)]] | None = F(
+        None, "each district's weight in the population, in order; normalised (preset; census 2020 for tianjin)")
+    # density: residents per community (社区 in the centre are large, 村 in the outer districts small)
+    # and per street/town. Tianjin has 1,646 urban communities and 3,680 villages (c. 2020) and
+    # 5,205 in all (C11); the central districts are urban communities only.
+    central_residents_per_community: float = F(6000.0, "residents per community in central districts [people] (assumption: large urban 社区)", gt=0)
+    inner_residents_per_community: float = F(3000.0, "residents per community or village in inner suburbs [people] (assumption)", gt=0)
+    outer_residents_per_community: float = F(1300.0, "residents per community or village in outer districts [people] (assumption: mostly 村)", gt=0)
+    new_area_residents_per_community: float = F(4000.0, "residents per community or village in a new area [people] (assumption)", gt=0)
+    central_residents_per_street: float = F(65000.0, "residents per street in central districts [people] (assumption)", gt=0)
+    inner_residents_per_street: float = F(60000.0, "residents per street or town in inner suburbs [people] (assumption)", gt=0)
+    outer_residents_per_street: float = F(35000.0, "residents per town or township in outer districts [people] (assumption)", gt=0)
+    new_area_residents_per_street: float = F(60000.0, "residents per street or town in a new area [people] (assumption)", gt=0)
+    # dispute mix: land acquisition and demolition (征地拆迁) is suburban and rural (C10); property
+    # (物业) disputes come from managed housing estates, mostly urban
+    central_land_mix: float = F(0.2, "multiplier on the land (征地拆迁) share of new cases in central districts [multiplier] (C10; assumption: little land left to acquire)", ge=0, le=20)
+    inner_land_mix: float = F(1.5, "multiplier on the land share of new cases in inner suburbs [multiplier] (C10; assumption)", ge=0, le=20)
+    outer_land_mix: float = F(2.5, "multiplier on the land share of new cases in outer districts [multiplier] (C10; assumption)", ge=0, le=20)
+    new_area_land_mix: float = F(2.0, "multiplier on the land share of new cases in a new area [multiplier] (C10; assumption: development zones)", ge=0, le=20)
+    central_property_mix: float = F(1.3, "multiplier on the property (物业) share of new cases in central districts [multiplier] (assumption)", ge=0, le=20)
+    inner_property_mix: float = F(1.0, "multiplier on the property share of new cases in inner suburbs [multiplier] (assumption)", ge=0, le=20)
+    outer_property_mix: float = F(0.5, "multiplier on the property share of new cases in outer districts [multiplier] (assumption: few managed estates)", ge=0, le=20)
+    new_area_property_mix: float = F(1.0, "multiplier on the property share of new cases in a new area [multiplier] (assumption)", ge=0, le=20)
+    # staffing per resident of the district's own units (community workers, street offices, the
+    # district mediation centre and departments); city-level units are not multiplied
+    central_staffing: float = F(1.0, "staff per resident in central districts, relative to [structure] [multiplier] (C6)", gt=0, le=5)
+    inner_staffing: float = F(0.9, "staff per resident in inner suburbs, relative to [structure] [multiplier] (assumption)", gt=0, le=5)
+    outer_staffing: float = F(0.8, "staff per resident in outer districts, relative to [structure] [multiplier] (assumption: part-time village committees; C6's target is per urban resident)", gt=0, le=5)
+    new_area_staffing: float = F(1.0, "staff per resident in a new area, relative to [structure] [multiplier] (assumption)", gt=0, le=5)
+
+    def of_type(self, kind: str, what: str) -> float:
+        """The parameter ``what`` (``residents_per_community``, ``land_mix``...) of district type ``kind``."""
+        return float(getattr(self, f"{kind}_{what}"))
+
+
+def district_layout(preset: str, n_districts: int, d: Districts) -> list[tuple[str, str, str, float]]:
+    """The districts of a scenario: (name, zh, type, population weight) each. The preset's list when
+    it has ``n_districts`` districts; else the preset's list repeated in order to that length (an
+    explicit count of districts keeps the preset's mix of types); ``types`` and ``population_shares``
+    replace the types and weights."""
+    base = PRESET_DISTRICTS[preset]
+    if len(base) == n_districts:
+        rows = [(n, z, k, float(p)) for n, z, k, p in base]
+    else:
+        rows = [(f"district_{i + 1}", f"第{i + 1}区", base[i % len(base)][2], float(base[i % len(base)][3]))
+                for i in range(n_districts)]
+    if d.types is not None:
+        rows = [(n, z, k, p) for (n, z, _, p), k in zip(rows, d.types, strict=True)]
+    if d.population_shares is not None:
+        rows = [(n, z, k, float(w)) for (n, z, k, _), w in zip(rows, d.population_shares, strict=True)]
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,6 +387,7 @@ class Scenario(Section):
     days: int = F(365, "days to simulate [days]", ge=1, le=36500)
     seed: int = F(1, "run seed (MODEL §8)", ge=0)
     structure: Structure = Structure()
+    districts: Districts = Districts()
     levers: Levers = Levers()
     emergence: Emergence = Emergence()
     detection: Detection = Detection()
@@ -307,6 +406,11 @@ class Scenario(Section):
             if c[lower] < c[upper]:
                 raise ValueError(f"structure: {lower} ({c[lower]}) must be at least {upper} ({c[upper]}) "
                                  f"with preset {self.preset!r}")
+        for key in ("types", "population_shares"):
+            given = getattr(self.districts, key)
+            if given is not None and len(given) != c["districts"]:
+                raise ValueError(f"districts: {key} lists {len(given)} districts; the structure has "
+                                 f"{c['districts']} (preset {self.preset!r})")
         n = int(round(c["population"] / self.structure.population_scale))
         if n < c["communities"]:
             raise ValueError(f"structure: population / population_scale ({n}) must be at least communities "
@@ -333,7 +437,12 @@ class Scenario(Section):
         data = self.model_dump(mode="json")
         data["structure"].update(self.counts())
         data["structure"] = {k: v for k, v in data["structure"].items() if v is not None}
+        data["districts"] = {k: v for k, v in data["districts"].items() if v is not None}
         return data
+
+    def district_layout(self) -> list[tuple[str, str, str, float]]:
+        """The districts: (name, zh, type, population weight) each (``params.district_layout``)."""
+        return district_layout(self.preset, self.counts()["districts"], self.districts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,7 +560,8 @@ def load_scenario(source: str | Path | dict | Scenario | None = None, **override
             ``Scenario``, or None for the built-in defaults.
         overrides: top-level fields to replace (``preset``, ``days``, ``seed``...) or sections to
             update (``levers={"whistle_power": 0.8}`` changes that lever and keeps the others).
-            Setting ``preset`` drops any explicit structure counts so the preset's counts apply.
+            Setting ``preset`` drops any explicit structure counts (and district types and shares)
+            so the preset's apply.
 
     Raises:
         ScenarioError: with a message naming the file, the key and what is allowed.
@@ -483,6 +593,10 @@ def load_scenario(source: str | Path | dict | Scenario | None = None, **override
         for key in PRESETS["city"]:
             struct.pop(key, None)
         raw["structure"] = struct
+        dist = dict(raw.get("districts", {}))  # the preset's districts, like its counts
+        for key in ("types", "population_shares"):
+            dist.pop(key, None)
+        raw["districts"] = dist
     for key, value in overrides.items():  # a section's table is merged into the scenario's, key by key
         if value is not None:
             raw[key] = _deep_merge(raw[key], value) if isinstance(value, dict) and isinstance(raw.get(key), dict) \

@@ -341,7 +341,7 @@ KPIS: dict[str, Kpi] = {k.name: k for k in (
     _kpi("dept_satisfaction", "Satisfaction, cases needing departments", "涉部门案件满意度", "0-1", 1, "index", False),
     _kpi("community_resolution_gap", "Resolution gap between communities (p90 − p10)",
          "社区间解决率差距（90与10百分位之差）", "share", -1, "rate", False),
-    # the calibration targets as the model measures them (C1, C3, C4, C5, C8, C13): matched to
+    # the calibration targets as the model measures them (C1, C3, C4, C5, C8, C10, C13): matched to
     # published figures, not goals of a reform, so no direction
     _kpi("disputes_per_1000_year", "Disputes found per 1,000 residents a year", "每千人每年发现纠纷数",
          "per 1,000 residents per year", 0, "per_year", False),
@@ -353,6 +353,9 @@ KPIS: dict[str, Kpi] = {k.name: k for k in (
     _kpi("dept_resolved_share", "Department requests resolved", "部门诉求解决占比", "share", 0, "rate", False),
     _kpi("demands_per_resident_year", "Demands per resident a year", "每人每年诉求数", "per resident per year", 0,
          "per_year", False),
+    # C10: share of collective incidents and group petitions whose dispute is land acquisition or demolition
+    _kpi("collective_petitions_land_share", "Collective petitions over land", "群体性上访中征地拆迁占比", "share", 0,
+         "rate", False),
     # lower is better: utilisation is what drives burnout (above 0.9) and so turnover (C9); the
     # burden-reduction reform (减负) and claim 5 (MODEL §10) read relief as a lower load. Idle
     # capacity would be a cost too, but in this model utilisation is floored by administration

@@ -22,7 +22,8 @@ from sim.params import LEVER_NAMES, scenarios_dir
 
 REPO = Path(__file__).resolve().parents[1]
 BUILTIN = sorted(scenarios_dir().glob("*.toml"))
-RUN_FILES = {"timeseries.parquet", "cases.parquet", "summary.json", "scenario.toml", "meta.json"}
+RUN_FILES = {"timeseries.parquet", "cases.parquet", "districts.parquet", "summary.json", "scenario.toml",
+             "meta.json"}
 TS_COLUMNS = ["day", "detected_report", "detected_patrol", "detected_data", "resolution_rate_30d",
               "satisfaction_30d", "dept_resolution_rate_30d", "dept_satisfaction_30d"]
 CASE_COLUMNS = ["type", "severity", "channel", "levels_visited", "bounces", "days", "outcome"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..city import district_type_cdf, draw_types
 from ..disputes import MAX_PARTIES
 from .base import DAYS_PER_YEAR, PER_1000, Mechanism
 
@@ -22,6 +23,7 @@ class Emergence(Mechanism):
     def __init__(self, model):
         super().__init__(model)
         self.moral = 0.0  # matured moral education
+        self.type_cdf = district_type_cdf(model.territory, model.types, model.p.districts)  # mix by district (§12.7)
 
     def step(self) -> None:
         m = self.model
@@ -35,7 +37,8 @@ class Emergence(Mechanism):
             n = rng.poisson(pop.n * rate / DAYS_PER_YEAR * gmax)
             who = rng.integers(0, pop.n, n)
             u = rng.random(n)
-            ctype = rng.choice(len(mix), n, p=mix).astype(np.int8)
+            # the type from the mix of the resident's district (one uniform draw each, as choice with p draws)
+            ctype = draw_types(self.type_cdf[family, m.territory.community_district[pop.community[who]]], rng.random(n))
             a = e.severity_concentration
             sev = np.clip(rng.beta(a, a, n) * 2 * T["severity"][ctype], e.severity_min, 1.0).astype(np.float32)
             group = rng.random(n) < T["p_group"][ctype]
