@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from .disputes import MAX_PARTIES
-from .params import PRESETS, Scenario
+from .params import DISTRICT_TYPE_ZH, PRESET_DISTRICTS, PRESETS, Scenario
 
 START = "<!-- parameters:start -->"
 END = "<!-- parameters:end -->"
@@ -32,6 +32,7 @@ END = "<!-- parameters:end -->"
 #: The scenario's parameter sections, in the order of the TOML file, with a heading each.
 SECTIONS: dict[str, str] = {
     "structure": "Structure: territory, staffing, social network (MODEL §2)",
+    "districts": "Districts: types, density, dispute mix, staffing (MODEL §12.7)",
     "levers": "Levers: what a reform changes (MODEL §5)",
     "emergence": "Emergence of disputes and demands (MODEL §3.1)",
     "detection": "Detection channels (MODEL §3.3)",
@@ -192,6 +193,17 @@ def preset_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def district_table() -> str:
+    """The districts of each preset (``sim.params.PRESET_DISTRICTS``) as a Markdown table."""
+    lines = ["| preset | district | zh | type | population (weight) |", "|---" * 5 + "|"]
+    for preset, rows in PRESET_DISTRICTS.items():
+        total = sum(r[3] for r in rows)
+        for name, zh, kind, pop in rows:
+            lines.append(f"| `{preset}` | `{name}` | {zh} | `{kind}` ({DISTRICT_TYPE_ZH[kind]}) | "
+                         f"{pop:,} ({100 * pop / total:.1f}%) |")
+    return "\n".join(lines) + "\n"
+
+
 def case_type_table() -> str:
     """The case types of ``sim/disputes.py`` (``CASE_TYPES``) as a Markdown table."""
     from .disputes import CASE_TYPES, DOMAIN_ZH, DOMAINS  # numpy only, no model
@@ -260,6 +272,13 @@ def generated_block() -> str:
         "### Structure presets",
         "",
         preset_table(),
+        "### Districts of the presets (`sim/params.py`, `PRESET_DISTRICTS`)",
+        "",
+        "A district's residents are its weight's share of the structure's population; `tianjin`'s weights are "
+        "the 2020 census populations (天津市第七次全国人口普查公报), `city`'s Tianjin's regional shares in four "
+        "districts. `[districts]` `types` and `population_shares` replace a preset's.",
+        "",
+        district_table(),
         "### Case types (`sim/disputes.py`, `CASE_TYPES`)",
         "",
         case_type_table(),
