@@ -239,7 +239,7 @@ def test_run_seed_option_changes_the_seed_everywhere(run30, tmp_path):
 def test_run_csv_option_adds_csv_copies(tmp_path):
     out = tmp_path / "csv"
     assert cli("run", "baseline", "--preset", "classroom", "--days", 10, "--out", out, "--csv", "-q") == 0
-    assert set(os.listdir(out)) == RUN_FILES | {"timeseries.csv", "cases.csv"}
+    assert set(os.listdir(out)) == RUN_FILES | {"timeseries.csv", "cases.csv", "districts.csv"}
     assert len(pd.read_csv(out / "timeseries.csv")) == 10
     assert len(pd.read_csv(out / "cases.csv")) == len(pd.read_parquet(out / "cases.parquet"))
 
