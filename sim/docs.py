@@ -263,6 +263,17 @@ def kpi_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def district_kpi_table() -> str:
+    """The columns of ``districts.parquet`` (``sim/registry.py``, ``DISTRICT_KPIS``)."""
+    from .registry import DISTRICT_KPIS
+
+    better = {1: "higher", -1: "lower", 0: "—"}
+    lines = ["| column | label | 中文 | unit | better |", "|---" * 5 + "|"]
+    for k in DISTRICT_KPIS.values():
+        lines.append("| " + " | ".join(_cell(x) for x in (f"`{k.name}`", k.en, k.zh, k.unit, better[k.better])) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def generated_block() -> str:
     """Everything that goes between the markers in ``docs/ODD.md``."""
     return "\n".join([
@@ -306,6 +317,12 @@ def generated_block() -> str:
         "`cogov kpis` prints the same table with the display formats.",
         "",
         kpi_table(),
+        "### Outputs per district (`districts.parquet`; `sim/registry.py`, `DISTRICT_KPIS`)",
+        "",
+        "One row per district after its identity (`district`, `name`, `name_zh`, `type`, `type_zh`); the same rows "
+        "are the `districts` entry of `summary.json` (MODEL §12.7, §2.1).",
+        "",
+        district_kpi_table(),
     ])
 
 

@@ -194,11 +194,8 @@ def collective_petitions(col) -> np.ndarray:
     return (eruption == Eruption.COLLECTIVE_INCIDENT) | ((eruption == Eruption.PETITION) & (col("n_parties") > 1))
 
 
-#: Columns of ``districts.parquet`` (``district_table``) after the district's identity.
-DISTRICT_COLUMNS = ("residents", "streets", "communities", "cases", "land_share_new", "cases_per_1000_year",
-                    "detected", "resolved", "outcomes", "resolution_rate", "erupted", "eruptions_per_100k_year",
-                    "petitions", "collective_incidents", "collective_petitions", "collective_petitions_land_share",
-                    "trust_mean_end", "staff_cost_per_resident_year")
+#: Columns of ``districts.parquet`` (``district_table``): the district's identity, then ``registry.DISTRICT_KPIS``.
+DISTRICT_IDENTITY = ("district", "name", "name_zh", "type", "type_zh")
 
 
 def district_table(model) -> pd.DataFrame:

@@ -39,6 +39,7 @@ UNIT_LABELS: dict[str, dict[str, str]] = {
     "events": {"en": "events", "zh": "次"},
     "residents": {"en": "residents", "zh": "人"},
     "communities": {"en": "communities", "zh": "个"},
+    "streets": {"en": "streets", "zh": "个"},
     "days": {"en": "days", "zh": "天"},
     "person-days": {"en": "person-days", "zh": "人天"},
     "yuan": {"en": "yuan", "zh": "元"},
@@ -46,6 +47,8 @@ UNIT_LABELS: dict[str, dict[str, str]] = {
     "per worker-year": {"en": "per worker-year", "zh": "每人每年"},
     "per 1,000 residents per year": {"en": "per 1,000 residents per year", "zh": "每千人每年"},
     "per resident per year": {"en": "per resident per year", "zh": "每人每年"},
+    "per 100,000 residents per year": {"en": "per 100,000 residents per year", "zh": "每十万人每年"},
+    "yuan per resident per year": {"en": "yuan per resident per year", "zh": "元/人/年"},
 }
 
 
@@ -374,6 +377,35 @@ KPIS: dict[str, Kpi] = {k.name: k for k in (
     _kpi("trust_mean", "Residents' mean trust", "居民平均信任度", "0-1", 1, "index", False, daily=True),
 )}
 
+#: The columns of ``districts.parquet`` (``metrics.district_table``, MODEL §12.7) after the district's
+#: identity (``district``, ``name``, ``name_zh``, ``type``, ``type_zh``): one row per district, counts of
+#: simulated cases and residents, rates per simulated resident.
+DISTRICT_KPIS: dict[str, Kpi] = {k.name: k for k in (
+    _kpi("residents", "Residents (simulated)", "模拟居民数", "residents", 0, "count", True),
+    _kpi("streets", "Streets and towns", "街道乡镇数", "streets", 0, "count", True),
+    _kpi("communities", "Communities and villages", "社区村数", "communities", 0, "count", True),
+    _kpi("cases", "Cases so far", "累计案件", "cases", 0, "count", True),
+    _kpi("land_share_new", "Land disputes among new cases", "新发案件中征地拆迁占比", "share", 0, "rate", False),
+    _kpi("cases_per_1000_year", "Cases per 1,000 residents a year", "每千人每年案件数", "per 1,000 residents per year",
+         0, "per_year", False),
+    _kpi("detected", "Cases detected", "已发现案件", "cases", 0, "count", True),
+    _kpi("resolved", "Resolved", "实际解决", "cases", 0, "count", True),
+    _kpi("outcomes", "Cases with an outcome someone judged", "有评价的办结案件", "cases", 0, "count", True),
+    _kpi("resolution_rate", "Resolution rate", "实际解决率", "share", 1, "rate", False),
+    _kpi("erupted", "Erupted (petition or incident)", "激化（上访或群体性事件）", "cases", -1, "count", True),
+    _kpi("eruptions_per_100k_year", "Eruptions per 100,000 residents a year", "每十万人每年激化数",
+         "per 100,000 residents per year", -1, "per_year", False),
+    _kpi("petitions", "Petitions", "越级上访", "cases", -1, "count", True),
+    _kpi("collective_incidents", "Collective incidents", "群体性事件", "cases", -1, "count", True),
+    _kpi("collective_petitions", "Collective incidents and group petitions", "群体性事件与集体上访", "cases", -1,
+         "count", True),
+    _kpi("collective_petitions_land_share", "Collective petitions over land", "群体性上访中征地拆迁占比", "share", 0,
+         "rate", False),
+    _kpi("trust_mean_end", "Residents' trust (end)", "居民信任度（期末）", "0-1", 1, "index", False),
+    _kpi("staff_cost_per_resident_year", "Staff cost per resident a year", "每人每年人员经费", "yuan per resident per year",
+         0, "yuan", False),
+)}
+
 # ------------------------------------------------------------------------------------------------
 # named lists: which KPIs a table shows, in order
 # ------------------------------------------------------------------------------------------------
@@ -427,6 +459,6 @@ def records(registry: dict) -> list[dict]:
     return out
 
 
-__all__ = ["INFORMATION_READERS", "KINDS", "KPIS", "LEVERS", "MECHANISMS", "REPORT_KPIS", "REPORT_SERIES",
+__all__ = ["DISTRICT_KPIS", "INFORMATION_READERS", "KINDS", "KPIS", "LEVERS", "MECHANISMS", "REPORT_KPIS", "REPORT_SERIES",
            "REPORT_SUMMARY_KPIS", "RUN_TABLE", "SWEEP_KPIS", "UNIT_LABELS", "Kind", "Kpi", "Lever", "records",
            "schema_field", "summary_kpis", "unit_label"]

@@ -146,6 +146,15 @@ def test_districts_parquet_is_written_with_one_row_per_district(three_district_r
         summary["collective_petitions_land_share"] is None
 
 
+def test_the_district_table_has_the_registered_columns(three_district_run):
+    from sim.metrics import DISTRICT_IDENTITY
+    from sim.registry import DISTRICT_KPIS
+    from sim.registry import KINDS, UNIT_LABELS
+    assert list(three_district_run[0].districts()) == [*DISTRICT_IDENTITY, *DISTRICT_KPIS]
+    for k in DISTRICT_KPIS.values():
+        assert k.kind in KINDS and k.unit in UNIT_LABELS and k.better in (-1, 0, 1), k.name
+
+
 def test_per_district_counts_sum_to_the_city_totals(three_district_run):
     m, _ = three_district_run
     table, s = m.districts(), m.summary()
