@@ -73,7 +73,7 @@ class CoGovernanceModel(mesa.Model):
         self.territory = t = build_territory(sc.counts(), sc.n_residents(), self.streams.get("structure"),
                                              sc.district_layout(), sc.districts)
         self.units = Units(t, sc.structure.social_orgs_per_street)
-        network = build_network(t, sc.structure, self.streams.get("network"))
+        network = build_network(t, sc.structure, self.streams.get("network"), sc.districts)
         self.population = Population(t, sc.structure, sc.residents, self.levers.volunteer_rate,
                                      self.streams.get("population"), network)
 

@@ -136,6 +136,12 @@ class Districts(Section):
     inner_residents_per_street: float = F(60000.0, "residents per street or town in inner suburbs [people] (assumption)", gt=0)
     outer_residents_per_street: float = F(35000.0, "residents per town or township in outer districts [people] (assumption)", gt=0)
     new_area_residents_per_street: float = F(60000.0, "residents per street or town in a new area [people] (assumption)", gt=0)
+    # social ties: a multiplier on structure.mean_degree (rural villages are acquaintance societies,
+    # 熟人社会, but no figure was found: 1 everywhere until one is, to be varied in sensitivity analysis)
+    central_ties: float = F(1.0, "social ties per resident in central districts, relative to mean_degree [multiplier] (assumption)", gt=0, le=4)
+    inner_ties: float = F(1.0, "social ties per resident in inner suburbs, relative to mean_degree [multiplier] (assumption)", gt=0, le=4)
+    outer_ties: float = F(1.0, "social ties per resident in outer districts, relative to mean_degree [multiplier] (assumption: 熟人社会 would raise it; no figure found)", gt=0, le=4)
+    new_area_ties: float = F(1.0, "social ties per resident in a new area, relative to mean_degree [multiplier] (assumption)", gt=0, le=4)
     # dispute mix: land acquisition and demolition (征地拆迁) is suburban and rural (C10); property
     # (物业) disputes come from managed housing estates, mostly urban
     central_land_mix: float = F(0.2, "multiplier on the land (征地拆迁) share of new cases in central districts [multiplier] (C10; assumption: little land left to acquire)", ge=0, le=20)

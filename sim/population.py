@@ -16,8 +16,8 @@ import scipy.sparse as sp
 
 from . import kernels
 from .city import Territory, owner_of
+from .params import Districts, Structure
 from .params import Residents as ResidentParams
-from .params import Structure
 
 KERNEL_MIN = 1_000_000  # residents from which the daily update runs in the compiled kernel
 
@@ -28,8 +28,10 @@ def threads() -> int:
     return max(1, int(env)) if env else min(2, os.cpu_count() or 1)
 
 
-def build_network(t: Territory, s: Structure, rng: np.random.Generator) -> sp.csr_matrix:
-    """Symmetric 0/1 adjacency of the residents' social ties (CSR, int32 indices)."""
+def build_network(t: Territory, s: Structure, rng: np.random.Generator, districts: Districts | None = None) -> sp.csr_matrix:
+    """Symmetric 0/1 adjacency of the residents' social ties (CSR, int32 indices). A resident of a
+    district of type k has ``mean_degree x districts.<k>_ties`` lattice ties (rounded down to pairs, at
+    least one pair); every offset draws for every resident, so the draws do not depend on the ties."""
     size = t.community_size.astype(np.int64)
     n = int(size.sum())
     community = owner_of(size)
@@ -41,14 +43,18 @@ def build_network(t: Territory, s: Structure, rng: np.random.Generator) -> sp.cs
     local = me - my_start
     my_street = t.community_street[community]
     rows, cols = [], []
-    for j in range(1, s.mean_degree // 2 + 1):  # loop over lattice offsets, not residents
+    ties = np.ones(t.n_districts) if districts is None else \
+        np.array([districts.of_type(k, "ties") for k in t.district_type_names])
+    half = np.maximum(1, np.floor(s.mean_degree * ties / 2)).astype(np.int16)  # mean_degree // 2 at ties 1
+    my_half = half[t.community_district[community]]
+    for j in range(1, int(half.max()) + 1):  # loop over lattice offsets, not residents
         partner = my_start + (local + j) % my_size
         u = rng.random(n)
         rewire = u < s.p_rewire
         partner[rewire] = my_start[rewire] + rng.integers(0, my_size[rewire])
         cross = (u >= s.p_rewire) & (u < s.p_rewire + s.p_cross_community)
         partner[cross] = street_start[my_street[cross]] + rng.integers(0, street_size[my_street[cross]])
-        keep = partner != me
+        keep = (partner != me) & (my_half >= j)
         rows.append(me[keep])
         cols.append(partner[keep])
     r = np.concatenate(rows)

@@ -189,3 +189,15 @@ def test_the_city_preset_is_two_central_one_inner_one_outer():
     cdf = district_type_cdf(t, CoGovernanceModel("baseline", preset="city", days=1).types, load_scenario(None).districts)
     land = cdf[0, :, LAND] - cdf[0, :, LAND - 1]
     assert land[0] == land[1] < land[2] < land[3]
+
+
+def test_social_ties_follow_the_district_type_and_leave_other_districts_untouched():
+    """Doubling the outer district's ties doubles its residents' mean degree (within 10%: rewired ties
+    can land on the same partner or oneself) and leaves every central resident's ties as they were."""
+    a, b = two_district(days=1), two_district(days=1, outer_ties=2.0)
+    outer = a.territory.community_district[a.population.community] == 1
+    deg_a, deg_b = a.population.degree, b.population.degree
+    assert deg_b[outer].mean() == pytest.approx(2 * deg_a[outer].mean(), rel=0.1)
+    central = np.flatnonzero(~outer)
+    A, B = a.population.network, b.population.network
+    assert (A[central] != B[central]).nnz == 0
