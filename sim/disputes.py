@@ -46,9 +46,10 @@ class Handler(IntEnum):
 
 
 class Channel(IntEnum):
-    REPORT = 0   # the parties came (12345, walk-in)
+    REPORT = 0   # the parties came to the community or grid worker (walk-in, a call)
     PATROL = 1   # grid workers found it (排查)
     DATA = 2     # early warning from shared data (智治)
+    HOTLINE = 3  # the parties called 12345 (接诉即办): the city dispatcher sends it on (sim.mechanisms.hotline)
 
 
 class Eruption(IntEnum):
@@ -168,6 +169,15 @@ CASE_COLUMNS: dict[str, tuple[type, object]] = {
     "outcome_handler": (np.int8, -1),
     "satisfaction": (np.float32, np.nan),
     "eruption": (np.int8, Eruption.NONE),
+    # residents' waiting costs (sim.mechanisms.residents): bounces and escalations the parties have felt
+    "steps_felt": (np.int16, 0),
+    # the 12345 hotline (sim.mechanisms.hotline); a hotline case has channel HOTLINE
+    "hl_unit": (np.int32, -1),        # unit answerable for it in the 三率 (承办单位): where it was sent
+    "hl_ack": (np.int32, -1),         # day a unit first held it ready to act (acknowledged)
+    "hl_callback": (np.int32, -1),    # day of the callback
+    "hl_responded": (np.bool_, False),  # acknowledged within the time limit
+    "hl_solved": (np.bool_, False),     # the caller said it is solved
+    "hl_satisfied": (np.bool_, False),  # the caller said they are satisfied
 }
 
 

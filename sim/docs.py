@@ -41,6 +41,7 @@ SECTIONS: dict[str, str] = {
     "residents": "Residents: trust, grievance, mobilisation, satisfaction, volunteers (MODEL §4)",
     "workforce": "Workforce: time budget, data entry, burnout, turnover (MODEL §2.2, §5)",
     "evaluation": "Evaluation (考核) and learning (MODEL §5)",
+    "hotline": "The 12345 hotline (接诉即办): dispatch, time limits, callbacks (MODEL §12.6)",
     "costs": "Costs (MODEL §5, §7)",
 }
 

@@ -18,7 +18,9 @@ OUTCOME_COUNTER = {State.RESOLVED: "resolved", State.SUPERFICIAL: "closed_superf
                    State.ERUPTED: "erupted", State.WITHDRAWN: "withdrawn"}
 
 #: Flows counted during a day (the first columns of timeseries.parquet after ``day``).
-FLOWS = ("candidates", "new_cases", "detected", "detected_report", "detected_patrol", "detected_data",
+FLOWS = ("candidates", "new_cases", "needs_arisen", "needs_brought", "needs_hotline", "detected", "detected_report",
+         "detected_patrol", "detected_data", "detected_hotline", "hotline_filed", "hotline_callbacks",
+         "hotline_responded", "hotline_solved", "hotline_satisfied", "hotline_caught",
          "resolved", "closed_superficially", "erupted", "withdrawn", "petitions", "collective_incidents",
          "reopened", "escalations", "escalations_to_street", "escalations_to_district", "escalations_to_city", "bounces", "whistles", "routings", "routings_correct", "meeting_cases",
          "person_days", "outcomes", "outcomes_resolved", "satisfaction_sum", "dept_outcomes", "dept_resolved",
@@ -28,7 +30,12 @@ FLOWS = ("candidates", "new_cases", "detected", "detected_report", "detected_pat
 ROLLING = {"resolution_rate_30d": ("outcomes_resolved", "outcomes"),
            "satisfaction_30d": ("satisfaction_sum", "outcomes"),
            "dept_resolution_rate_30d": ("dept_resolved", "dept_outcomes"),
-           "dept_satisfaction_30d": ("dept_satisfaction_sum", "dept_outcomes")}
+           "dept_satisfaction_30d": ("dept_satisfaction_sum", "dept_outcomes"),
+           # the 三率 (MODEL §12.6): over the hotline callbacks of the last 30 days
+           "hotline_response_rate_30d": ("hotline_responded", "hotline_callbacks"),
+           "hotline_resolution_rate_30d": ("hotline_solved", "hotline_callbacks"),
+           "hotline_satisfaction_rate_30d": ("hotline_satisfied", "hotline_callbacks"),
+           "needs_brought_share_30d": ("needs_brought", "needs_arisen")}
 
 
 def new_day() -> dict:
@@ -266,6 +273,23 @@ def district_table(model) -> pd.DataFrame:
         "staff_cost_per_resident_year": cost,
     })
     return frame
+def hotline_measures(model) -> dict:
+    """The 三率 over the hotline demands called back (MODEL §12.6), and the needs brought forward
+    (MODEL §12.5): ``hotline_response_rate`` (acknowledged within the time limit),
+    ``hotline_resolution_rate`` (the caller says solved), ``hotline_satisfaction_rate``."""
+    col = model.table.column
+    called = col("hl_callback") >= 0
+    n = called.sum()
+    arisen = sum(r["needs_arisen"] for r in model.rows)
+    brought = sum(r["needs_brought"] for r in model.rows)
+    return {
+        "needs_arisen": int(arisen),
+        "needs_brought_share": _rate(brought, arisen),
+        "hotline_demands": int((col("channel") == Channel.HOTLINE).sum()),
+        "hotline_response_rate": _rate((col("hl_responded") & called).sum(), n),
+        "hotline_resolution_rate": _rate((col("hl_solved") & called).sum(), n),
+        "hotline_satisfaction_rate": _rate((col("hl_satisfied") & called).sum(), n),
+    }
 
 
 def calibration_measures(model) -> dict:
@@ -297,6 +321,7 @@ def calibration_measures(model) -> dict:
         # C10: land acquisition and demolition behind > 70% of collective petitions
         "collective_petitions_land_share": _rate((collective_petitions(col) & (col("type") == LAND)).sum(),
                                                  collective_petitions(col).sum()),
+        **hotline_measures(model),  # C8 through the hotline's own measures (CALIBRATION.md v2)
     }
 
 

@@ -115,26 +115,33 @@ class CoGovernanceModel(mesa.Model):
         """One day, in this order (MODEL §8; the stages are ``sim.mechanisms.STAGES``):
 
         1. levers: schedule entries for today take effect;
-        2. emergence: disputes and demands arise (thinned Poisson process, hazard rising with
-           grievance, lowered by moral education);
-        3. residents: grievance of open cases' parties, decay and spread; mobilisation;
+        2. emergence: disputes and needs arise (thinned Poisson process, hazard rising with
+           grievance, lowered by moral education); residents bring needs forward, through the
+           12345 hotline or the community, when the gain they expect exceeds the cost of asking;
+           needs not brought forward stay unmet and aggrieve their resident;
+        3. residents: grievance of open cases' parties; waiting costs (trust and grievance of
+           parties whose case waits beyond the norm, or was bounced or escalated); decay and
+           spread; mobilisation;
         4. detection: open cases brew; latent ones fade, or are found by reports, patrols or
-           data; cases at eruption severity whose parties are mobilised erupt into a petition or
-           a collective incident;
-        5. capacity: volunteer days; organisations set today's capacity: communities
+           data (needs brought forward today are found at once); cases at eruption severity whose
+           parties are mobilised erupt into a petition or a collective incident;
+        5. hotline: the city dispatcher sends today's 12345 demands to a department or a street
+           (派单); acknowledgements within the time limit; callbacks (the 三率);
+        6. capacity: volunteer days; organisations set today's capacity: communities
            (shuffled), social organisations, streets, centres, departments;
-        6. routing: misrouted cases come back; found, failed and escalated cases are placed
+        7. routing: misrouted cases come back; found, failed and escalated cases are placed
            (council → social org → community workers → street → whistle / district → city);
-        7. handling: each unit's capacity is spent on its queue by priority; finished work
+        8. handling: each unit's capacity is spent on its queue by priority; finished work
            succeeds, is closed superficially, or moves on;
-        8. coordination: the party committees' joint meetings (street, district, then city
+        9. coordination: the party committees' joint meetings (street, district, then city
            committees) unblock referred cross-department cases; other such cases coordinate
            spontaneously or are pushed back; a referral not taken up in time lapses;
-        9. deadlines: overdue cases escalate or are concealed; city backlog (积案);
-        10. closures: parties may give up; superficial closures may reopen; the parties of
-            today's outcomes judge them (trust, grievance, word of mouth);
-        11. evaluation: at the end of every period, scores, learning, burnout and turnover;
-        12. data collection.
+        10. deadlines: overdue cases escalate or are concealed; city backlog (积案);
+        11. closures: parties may give up; superficial closures may reopen (discovered); the
+            parties of today's outcomes judge them (trust, grievance, word of mouth, eruptions
+            nearby);
+        12. evaluation: at the end of every period, scores, learning, burnout and turnover;
+        13. data collection.
         """
         self._timed("levers", self._start_day)
         for mechanism in self.mechanisms:

@@ -207,6 +207,8 @@ class Levers(Section):
     self_governance: Share = F(0.2, "自治: capacity of resident councils (议事会) [0-1] (seed 001: 枫桥经验)")
     responsibility_clarity: Share = F(0.2, "法治: clarity of responsibility lists [0-1] (seed 003)")
     moral_education: Share = F(0.1, "德治: moral education effort [0-1] (seed 003)")
+    hotline_reach: Share = F(0.3, "接诉即办: share of residents for whom the 12345 hotline is the one number they call with a need (a fixed per-resident propensity) [0-1] (assumption; C13: Beijing 12345 before 2019)")
+    ranking_pressure: Share = F(0.0, "weight of the monthly 三率 ranking (hotline response, resolution, satisfaction) in units' evaluation [0-1] (MODEL §12.6)")
 
 
 LEVER_NAMES: tuple[str, ...] = tuple(Levers.model_fields)
@@ -219,7 +221,7 @@ LEVER_NAMES: tuple[str, ...] = tuple(Levers.model_fields)
 
 class Emergence(Section):
     disputes_per_1000_year: float = F(9.0, "interpersonal disputes arising per 1,000 residents per year (C1: 6-11)", ge=0, fit=(6.0, 15.0))
-    demands_per_resident_year: float = F(0.07, "actionable demands needing a unit per resident per year (C13: 0.05-0.1)", ge=0)
+    demands_per_resident_year: float = F(0.07, "needs (actionable demands on a unit) arising per resident per year; only those brought forward become cases, which C13 counts (C13: 0.05-0.1)", ge=0)
     grievance_hazard: float = F(2.0, "relative rise of a resident's hazard per unit of grievance [multiplier] (assumption)", ge=0, le=20)
     moral_effect: Share = F(0.3, "emergence reduction at full moral education, once matured [share] (assumption)")
     moral_ramp_days: float = F(365.0, "time for moral education to mature [days] (assumption: slow)", gt=0)
@@ -325,6 +327,20 @@ class Residents(Section):
     grievance_relief: Share = F(0.5, "share of the parties' grievance removed by a real resolution (assumption)")
     volunteer_days_year: float = F(12.0, "days a volunteer gives per year [days] (assumption)", ge=0)
     volunteer_reliability: Share = F(0.6, "share of pledged volunteer days actually given (MODEL §5)")
+    # expectations and latent demand (MODEL §12.5): trust is the expectation that asking helps
+    need_value_offset: float = F(0.5, "a need's value to its resident is (offset + severity): what asking could gain [gain] (assumption)", ge=0, le=10)
+    ask_cost_community: float = F(0.6, "mean cost of bringing a need to the community or grid worker, in units of the expected gain trust x value; each need's cost is exponential with this mean [gain] (assumption)", gt=0, le=10)
+    ask_cost_hotline: float = F(0.3, "mean cost of bringing a need through the 12345 hotline, for a resident it reaches (one number, any hour) [gain] (assumption)", gt=0, le=10)
+    grievance_unmet: Share = F(0.1, "grievance added to a resident per unit severity of a need not brought forward (an unmet need) (assumption)")
+    # waiting costs (MODEL §12.3) and what else moves trust (MODEL §12.5)
+    wait_norm_days: int = F(15, "days a detected case may wait before its parties count the wait against the system [days] (C12: 15-day limit at community and street level)", ge=0)
+    trust_wait: Share = F(0.005, "share of trust lost per day a detected case waits beyond the norm [per day] (assumption)")
+    grievance_wait: Share = F(0.005, "grievance added per day a detected case waits beyond the norm [per day] (assumption)")
+    trust_per_step: Share = F(0.05, "share of trust lost at each bounce (推诿) or escalation of the parties' case (assumption)")
+    grievance_per_step: Share = F(0.02, "grievance added at each bounce or escalation of the parties' case (assumption)")
+    trust_discovered: Share = F(0.2, "share of trust lost when a superficial closure is discovered: it reopens or the hotline callback catches it (assumption)")
+    grievance_discovered: Share = F(0.1, "grievance added when a superficial closure is discovered (assumption)")
+    trust_eruption_nearby: Share = F(0.05, "share of trust lost by the neighbours of an eruption's parties (assumption; seed 000: conflicts spread fast and wide)")
 
 
 class Workforce(Section):
@@ -357,6 +373,16 @@ class Evaluation(Section):
     trace_full: float = F(0.3, "paperwork share that earns a full process score [share] (assumption)", gt=0, le=1)
     eruption_penalty: float = F(2.0, "accountability penalty of an eruption, in escalations [multiplier] (assumption)", ge=0, le=100)
     no_callback_score: Share = F(0.5, "satisfaction or street rating score of a unit with no callbacks in the period (assumption)")
+
+
+class Hotline(Section):
+    """The 12345 hotline (接诉即办): dispatch, time limits and callbacks (MODEL §12.6)."""
+
+    dispatch_days: int = F(0, "days the city dispatcher takes to send a demand to a street or a department (派单) [days] (C12: orders dispatched the same day)", ge=0, le=30)
+    response_days: int = F(1, "time limit to acknowledge a hotline demand: the unit that has it must hold it ready to act [days] (C12: general requests 1 working day)", ge=0, le=30)
+    callback_days: int = F(30, "days after filing at which the hotline calls back a caller whose demand is still open (the month's demands) [days] (assumption; MODEL §12.6)", ge=1, le=365)
+    p_superficial_seen: Share = F(0.7, "chance a caller perceives a superficial closure as unsolved at the callback [share] (assumption; C5 vs C8)")
+    sat_open: Share = F(0.1, "satisfaction of a caller whose demand is still open at the callback (assumption)")
 
 
 class Costs(Section):
@@ -402,6 +428,7 @@ class Scenario(Section):
     residents: Residents = Residents()
     workforce: Workforce = Workforce()
     evaluation: Evaluation = Evaluation()
+    hotline: Hotline = Hotline()
     costs: Costs = Costs()
     schedule: list[ScheduleEntry] = Field(default_factory=list, description="lever changes by day")
 

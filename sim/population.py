@@ -89,6 +89,8 @@ class Population:
         self.party_member = rng.random(n) < s.party_member_share
         self.volunteer_u = rng.random(n).astype(np.float32)  # propensity: volunteers first as the rate rises
         self.volunteer = self.volunteer_u < volunteer_rate
+        # propensity to use the 12345 hotline: residents it reaches are those below hotline_reach
+        self.reach_u = rng.random(n).astype(np.float32)
         self.mobilised = np.zeros(n, dtype=np.bool_)
         self.last_case = np.full(n, -1, dtype=np.int32)
         self.network = network
@@ -110,16 +112,58 @@ class Population:
         hazard relative to the maximum hazard, (1 + h * grievance) * (1 - moral) / (1 + h)."""
         return u < (1.0 + grievance_hazard * self.grievance[who]) * (1.0 - moral) / (1.0 + grievance_hazard)
 
+    def bring_forward(self, who: np.ndarray, severity: np.ndarray, cost_u: np.ndarray, reach: float,
+                      p: ResidentParams) -> tuple[np.ndarray, np.ndarray]:
+        """Does resident ``who[k]`` bring need ``k`` forward, and through the hotline? (MODEL §12.5)
+
+        The expected gain of asking is the resident's trust (the expectation that asking helps)
+        times the need's value, ``need_value_offset + severity``; its cost is ``cost_u[k]`` (an
+        Exp(1) draw) times the mean cost of the channel at hand: the hotline for residents it
+        reaches (propensity below ``reach``), else the community. A need is brought forward when
+        the gain exceeds the cost, so with chance 1 - exp(-gain / mean cost).
+
+        Returns:
+            (brought, hotline): two boolean arrays over the needs.
+        """
+        hotline = self.reach_u[who] < reach
+        gain = self.trust[who] * (p.need_value_offset + severity)
+        cost = cost_u * np.where(hotline, p.ask_cost_hotline, p.ask_cost_community)
+        brought = cost < gain
+        return brought, hotline & brought
+
+    def add_grievance(self, who: np.ndarray, amount) -> None:
+        """Residents ``who`` (repeats add up) grow aggrieved by ``amount`` (a scalar or one value each)."""
+        if len(who):
+            np.add.at(self.grievance, who, np.asarray(amount, dtype=np.float32))
+            np.clip(self.grievance, 0.0, 1.0, out=self.grievance)
+
+    def lose_trust(self, who: np.ndarray, share) -> None:
+        """Residents ``who`` lose ``share`` of their trust (repeats compound; a scalar or one value each)."""
+        if len(who):
+            np.multiply.at(self.trust, who, (1.0 - np.asarray(share, dtype=np.float32)).astype(np.float32))
+
+    def neighbours_of(self, who: np.ndarray) -> np.ndarray:
+        """The neighbours of every resident of ``who``, concatenated (repeats kept)."""
+        A = self.network
+        start = A.indptr[who]
+        counts = (A.indptr[who + 1] - start).astype(np.int64)
+        if counts.sum() == 0:
+            return np.zeros(0, dtype=np.int32)
+        offsets = np.repeat(start - np.cumsum(np.r_[0, counts[:-1]]), counts) + np.arange(counts.sum())
+        return A.indices[offsets]
+
     def add_open_grievance(self, parties: np.ndarray, rate: float) -> None:
         """Parties of open cases (rows of party indices, -1 padded) grow aggrieved by ``rate`` a day per case."""
         who = parties[parties >= 0]
         if len(who):
             np.add.at(self.grievance, who, np.float32(rate))
 
-    def judge(self, parties: np.ndarray, sat: np.ndarray, resolved: np.ndarray, p: ResidentParams) -> None:
+    def judge(self, parties: np.ndarray, sat: np.ndarray, resolved: np.ndarray, p: ResidentParams,
+              erupted: np.ndarray | None = None) -> None:
         """Parties of closed cases judge the outcome (trust moves towards their satisfaction; a real
         resolution relieves grievance, anything else adds to it); the first party's neighbours
-        take part of that judgement (word of mouth)."""
+        take part of that judgement (word of mouth); the neighbours of every party of an
+        ``erupted`` case lose ``trust_eruption_nearby`` of their trust (MODEL §12.5)."""
         valid = parties >= 0
         who = parties[valid]
         s = np.broadcast_to(sat[:, None], parties.shape)[valid]
@@ -135,6 +179,9 @@ class Population:
             offsets = np.repeat(start - np.cumsum(np.r_[0, counts[:-1]]), counts) + np.arange(counts.sum())
             nb = A.indices[offsets]
             np.add.at(self.trust, nb, (p.word_of_mouth * (np.repeat(sat, counts) - self.trust[nb])).astype(np.float32))
+        if erupted is not None and erupted.any():
+            near = parties[erupted]
+            self.lose_trust(self.neighbours_of(near[near >= 0]), p.trust_eruption_nearby)
         np.clip(self.trust, 0.0, 1.0, out=self.trust)
 
     def daily_update(self, p: ResidentParams) -> None:

@@ -21,7 +21,7 @@ from .params import Levers, Scenario
 
 #: The mechanism modules of ``sim/mechanisms/`` (one per stage of the day, MODEL §8, plus the
 #: information quality that several stages read).
-MECHANISMS: tuple[str, ...] = ("emergence", "residents", "detection", "capacity", "routing", "handling",
+MECHANISMS: tuple[str, ...] = ("emergence", "residents", "detection", "hotline", "capacity", "routing", "handling",
                                "coordination", "deadlines", "closures", "evaluation", "information")
 
 #: Stages that read the information quality (shared data x completeness of reporting) that
@@ -212,6 +212,16 @@ LEVERS: dict[str, Lever] = {lv.name: lv for lv in (
            ("emergence", "handling"),
            "slow, small; programme cost", "见效慢、作用小；项目费用",
            ("emergence.moral_ramp_days", "emergence.moral_effect", "costs.moral_programme")),
+    _lever("hotline_reach", "12345 hotline as the one number", "接诉即办：12345热线覆盖",
+           ("emergence", "hotline"),
+           "needs brought forward load the units' queues (induced demand); waits then cost trust",
+           "更多诉求被提出，加重各单位排队（诱发需求）；等待又损耗信任",
+           ("residents.ask_cost_hotline",)),
+    _lever("ranking_pressure", "Monthly ranking by the three rates", "“三率”月度排名压力",
+           ("evaluation", "hotline"),
+           "units answer to the callbacks: superficial closures that callers do not see through pay",
+           "各单位对回访负责：未被来电人识破的表面办结反而得分",
+           ("hotline.p_superficial_seen",)),
 )}
 
 
@@ -359,6 +369,15 @@ KPIS: dict[str, Kpi] = {k.name: k for k in (
     # C10: share of collective incidents and group petitions whose dispute is land acquisition or demolition
     _kpi("collective_petitions_land_share", "Collective petitions over land", "群体性上访中征地拆迁占比", "share", 0,
          "rate", False),
+    # expectations and latent demand (MODEL §12.5): needs that arose and the share brought forward
+    _kpi("needs_arisen", "Needs that arose", "产生的诉求", "cases", 0, "count", True),
+    _kpi("needs_brought_share", "Needs brought forward", "诉求提出率", "share", 1, "rate", False),
+    # the 12345 hotline and its 三率 (MODEL §12.6; C8 through the hotline's measures)
+    _kpi("hotline_demands", "Demands through the 12345 hotline", "12345热线诉求", "cases", 0, "count", True),
+    _kpi("hotline_response_rate", "Hotline response rate", "热线响应率", "share", 1, "rate", False),
+    _kpi("hotline_resolution_rate", "Hotline resolution rate (callbacks)", "热线解决率（回访）", "share", 1, "rate", False),
+    _kpi("hotline_satisfaction_rate", "Hotline satisfaction rate (callbacks)", "热线满意率（回访）", "share", 1, "rate",
+         False),
     # lower is better: utilisation is what drives burnout (above 0.9) and so turnover (C9); the
     # burden-reduction reform (减负) and claim 5 (MODEL §10) read relief as a lower load. Idle
     # capacity would be a cost too, but in this model utilisation is floored by administration
@@ -375,6 +394,10 @@ KPIS: dict[str, Kpi] = {k.name: k for k in (
     _kpi("mobilised", "Residents mobilised now", "当前被动员居民", "residents", -1, "count", True, daily=True),
     _kpi("resolution_rate_30d", "Resolution rate, last 30 days", "近30天解决率", "share", 1, "rate", False, daily=True),
     _kpi("trust_mean", "Residents' mean trust", "居民平均信任度", "0-1", 1, "index", False, daily=True),
+    _kpi("hotline_resolution_rate_30d", "Hotline resolution rate, last 30 days", "近30天热线解决率", "share", 1, "rate",
+         False, daily=True),
+    _kpi("hotline_satisfaction_rate_30d", "Hotline satisfaction rate, last 30 days", "近30天热线满意率", "share", 1,
+         "rate", False, daily=True),
 )}
 
 #: The columns of ``districts.parquet`` (``metrics.district_table``, MODEL §12.7) after the district's

@@ -32,6 +32,8 @@ STREAM_NAMES = (
     "volunteers",     # volunteer days given
     "turnover",       # workers leaving and vacancies refilled
     "learning",       # evaluation-period trials
+    "bringing",       # each need's cost of asking: brought forward or left unmet (MODEL §12.5)
+    "callbacks",      # hotline callbacks: superficial closures seen through, satisfied answers (MODEL §12.6)
     "mesa",           # Mesa's own model.random (shuffle order of organisations)
 )
 

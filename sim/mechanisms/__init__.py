@@ -15,11 +15,12 @@ from .detection import Detection
 from .emergence import Emergence
 from .evaluation import Evaluation
 from .handling import Handling
+from .hotline import Hotline
 from .residents import Residents
 from .routing import Routing
 
 #: The daily order: one mechanism per stage.
-STAGES: tuple[type[Mechanism], ...] = (Emergence, Residents, Detection, Capacity, Routing, Handling,
+STAGES: tuple[type[Mechanism], ...] = (Emergence, Residents, Detection, Hotline, Capacity, Routing, Handling,
                                         Coordination, Deadlines, Closures, Evaluation)
 
 __all__ = ["STAGES", "Mechanism", *(cls.__name__ for cls in STAGES)]

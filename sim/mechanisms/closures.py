@@ -6,7 +6,9 @@ an eruption; low for parties who gave up (faded cases are judged by nobody). Clo
 counted in the responsible unit's evaluation record. Each day parties may give up an open case
 (more when they distrust the system), superficial closures may reopen, worse, and the parties
 of today's outcomes judge them: their trust moves towards their satisfaction, a real
-resolution relieves grievance, and their neighbours take part of that judgement (word of mouth).
+resolution relieves grievance, and their neighbours take part of that judgement (word of mouth);
+the neighbours of an eruption's parties lose trust. A superficial closure discovered (reopened,
+or seen through at a hotline callback) costs its parties trust and adds to their grievance.
 """
 
 from __future__ import annotations
@@ -120,6 +122,19 @@ class Closures(Mechanism):
         cs.release(back)
         cs.wait_until[back] = m.day + 1
         self.count("reopened", len(back))
+        self.discovered(back)
+
+    def discovered(self, idx: np.ndarray) -> None:
+        """A superficial closure is discovered (it reopened, or a hotline callback saw through it): its
+        parties lose ``trust_discovered`` of their trust and grow aggrieved (MODEL §12.5)."""
+        if len(idx) == 0:
+            return
+        m = self.model
+        r = m.p.residents
+        parties = m.table.parties[idx]
+        who = parties[parties >= 0]
+        m.population.lose_trust(who, r.trust_discovered)
+        m.population.add_grievance(who, r.grievance_discovered)
 
     def judge(self) -> None:
         """Parties judge today's outcomes; their neighbours take part of that judgement (word of mouth)."""
@@ -129,4 +144,4 @@ class Closures(Mechanism):
         cs = m.table
         idx = np.concatenate(self.closed_today)
         m.population.judge(cs.parties[idx], cs.satisfaction[idx].astype(np.float32),
-                           cs.state[idx] == State.RESOLVED, m.p.residents)
+                           cs.state[idx] == State.RESOLVED, m.p.residents, erupted=cs.state[idx] == State.ERUPTED)

@@ -18,7 +18,7 @@ from .information import info_quality
 
 class Detection(Mechanism):
     name = "detection"
-    counters = ("detected", "detected_report", "detected_patrol", "detected_data", "petitions",
+    counters = ("detected", "detected_report", "detected_patrol", "detected_data", "detected_hotline", "petitions",
                 "collective_incidents")
 
     def step(self) -> None:
@@ -31,7 +31,8 @@ class Detection(Mechanism):
         growth = L.latent_growth * T["growth"][cs.type[idx]] * np.where(latent, 1.0, L.handled_growth)
         cs.severity[idx] = np.minimum(cs.severity[idx] + growth, 1.0)
         lat = idx[latent]
-        fade = (cs.severity[lat] < L.fade_below) & (m.streams.day("fading", m.day).random(len(lat)) < L.p_fade)
+        fade = (cs.severity[lat] < L.fade_below) & (m.streams.day("fading", m.day).random(len(lat)) < L.p_fade) \
+            & (cs.channel[lat] < 0)  # a need brought forward today does not fade before it is heard
         m.mechanisms.closures.close(lat[fade], State.WITHDRAWN)
         self.detect(lat[~fade])
         self.erupt()
@@ -51,8 +52,9 @@ class Detection(Mechanism):
         p_data = d.p_data * info_quality(m.levers, m.p.workforce) * sev
         u = rng.random((3, len(lat)))
         hit = np.stack([u[0] < p_report, u[1] < p_patrol, u[2] < p_data])
-        found = hit.any(axis=0)
-        channel = np.argmax(hit, axis=0)
+        brought = cs.channel[lat] >= 0  # brought forward by the parties as the need arose (emergence)
+        found = hit.any(axis=0) | brought
+        channel = np.where(brought, cs.channel[lat], np.argmax(hit, axis=0))
         f = lat[found]
         cs.detected[f] = m.day
         cs.channel[f] = channel[found]

@@ -5,6 +5,16 @@ types, severities, parties and needs, in every scenario. A candidate becomes a c
 probability hazard / hazard_max, where the hazard rises with the resident's grievance and
 falls with matured moral education (德治 is slow), so levers act only through the residents'
 grievance and moral education, never by shifting draws.
+
+Demands (the second family) are needs (MODEL §12.5): a resident *brings* a need forward when
+the gain they expect from asking (their trust, the expectation that asking helps, times what
+the need is worth to them) exceeds its cost, which is lower through the 12345 hotline for the
+residents it reaches (``hotline_reach``: one number). A need brought forward is a case the
+parties have reported (the hotline's or the community's: ``channel``), found the same day; a
+need not brought forward becomes no case: it stays unmet and adds to its resident's
+grievance. Each need's cost of asking is drawn for every candidate from its own stream, so the
+candidates and their costs are the same in every scenario and only the choice differs: when
+the city becomes responsive and trust rises, more needs are brought forward (induced demand).
 """
 
 from __future__ import annotations
@@ -12,13 +22,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..city import district_type_cdf, draw_types
-from ..disputes import MAX_PARTIES
+from ..disputes import MAX_PARTIES, Channel
 from .base import DAYS_PER_YEAR, PER_1000, Mechanism
 
 
 class Emergence(Mechanism):
     name = "emergence"
-    counters = ("candidates", "new_cases")
+    counters = ("candidates", "new_cases", "needs_arisen", "needs_brought", "needs_hotline")
 
     def __init__(self, model):
         super().__init__(model)
@@ -29,6 +39,7 @@ class Emergence(Mechanism):
         m = self.model
         e, pop, T = m.p.emergence, m.population, m.types
         rng = m.streams.day("emergence", m.day)
+        costs = m.streams.day("bringing", m.day)
         self.moral += (m.levers.moral_education - self.moral) / e.moral_ramp_days
         gmax = 1.0 + e.grievance_hazard
         parts = []
@@ -56,14 +67,34 @@ class Emergence(Mechanism):
             offset = rng.integers(0, 1 << 30, n)
             accept = pop.accept_candidates(who, u, e.grievance_hazard, e.moral_effect * self.moral)
             self.count("candidates", n)
+            channel = np.full(n, -1, dtype=np.int8)  # disputes wait to be found (sim.mechanisms.detection)
+            if family == 1:
+                accept = self._bring_forward(who, sev, costs.exponential(1.0, n), accept, channel)
             if not accept.any():
                 continue
             sel = np.flatnonzero(accept)
-            parts.append((family, *(x[sel] for x in (who, ctype, sev, size, needs, n_depts, auth, offset))))
+            parts.append((family, *(x[sel] for x in (who, ctype, sev, size, needs, n_depts, auth, offset, channel))))
         for part in parts:
             self._add(*part)
 
-    def _add(self, family, who, ctype, sev, size, needs, n_depts, auth, offset) -> None:
+    def _bring_forward(self, who, sev, cost_u, arisen, channel) -> np.ndarray:
+        """Needs that arose today are brought forward (through the hotline or the community) or stay
+        unmet and aggrieve their resident; returns the needs that become cases and sets their ``channel``."""
+        m = self.model
+        pop, r = m.population, m.p.residents
+        brought, hotline = pop.bring_forward(who, sev, cost_u, m.levers.hotline_reach, r)
+        brought &= arisen
+        hotline &= arisen
+        channel[brought] = Channel.REPORT
+        channel[hotline] = Channel.HOTLINE
+        unmet = arisen & ~brought
+        pop.add_grievance(who[unmet], r.grievance_unmet * sev[unmet])
+        self.count("needs_arisen", int(arisen.sum()))
+        self.count("needs_brought", int(brought.sum()))
+        self.count("needs_hotline", int(hotline.sum()))
+        return brought
+
+    def _add(self, family, who, ctype, sev, size, needs, n_depts, auth, offset, channel) -> None:
         """Append the accepted candidates to the case table; group parties are the first party's neighbours."""
         m = self.model
         pop, t = m.population, m.territory
@@ -82,6 +113,6 @@ class Emergence(Mechanism):
         idx = m.table.add(
             k, parties, type=ctype, family=family, severity=sev, severity0=sev, auth=auth,
             needs_dept=needs, lead=m.types["lead"][ctype], n_depts=n_depts, n_parties=n_parties,
-            community=comm, street=street, district=t.street_district[street], created=m.day)
+            community=comm, street=street, district=t.street_district[street], created=m.day, channel=channel)
         pop.last_case[who] = idx
         self.count("new_cases", k)

@@ -52,7 +52,9 @@ def initial_strategy(n_units: int, evaluated: np.ndarray, ev: EvaluationParams) 
 class PeriodRecord:
     """What each unit did during the current evaluation period."""
 
-    FIELDS = ("closures", "resolved", "escalated", "erupted", "sat_sum", "sat_n", "local_sum", "local_n")
+    FIELDS = ("closures", "resolved", "escalated", "erupted", "sat_sum", "sat_n", "local_sum", "local_n",
+              # hotline demands called back in the period, against the unit answerable (sim.mechanisms.hotline)
+              "hotline_n", "hotline_responded", "hotline_solved", "hotline_satisfied")
 
     def __init__(self, n_units: int):
         self.n = n_units
