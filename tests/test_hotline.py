@@ -131,7 +131,7 @@ def test_the_three_rates_are_in_the_summary_the_time_series_and_the_registry(run
 def test_resolved_and_quick_demands_satisfy_more_than_open_ones():
     """The caller's answer follows what they got: among callbacks, resolved demands are satisfied
     far more often than those still open (sat_open = 0.1) -- 3 binomial SDs apart at least."""
-    m = _run(days=240, levers={"hotline_reach": 1.0}, structure={"dept_staff_per_100k": 1.0})
+    m = _run(days=365, levers={"hotline_reach": 1.0}, structure={"dept_staff_per_100k": 1.0})
     cs = m.table
     called = cs.column("hl_callback") >= 0
     sat = cs.column("hl_satisfied")
