@@ -157,7 +157,8 @@ def test_run_timeseries_has_one_row_per_day(run30):
     assert ts["day"].tolist() == list(range(30))
     missing = [c for c in TS_COLUMNS if c not in ts.columns]
     assert not missing
-    assert (ts["detected_report"] + ts["detected_patrol"] + ts["detected_data"] == ts["detected"]).all()
+    assert (ts["detected_report"] + ts["detected_patrol"] + ts["detected_data"] + ts["detected_hotline"]
+            == ts["detected"]).all()
     for col in ("resolution_rate_30d", "dept_resolution_rate_30d", "satisfaction_30d", "dept_satisfaction_30d"):
         values = ts[col].dropna()
         assert ((values >= 0) & (values <= 1)).all(), col
@@ -174,9 +175,9 @@ def test_run_cases_has_one_row_per_case(run30):
     assert len(cases) == summary["cases_total"] == ts["new_cases"].sum()
     assert cases["case"].tolist() == list(range(len(cases)))
     assert set(cases["outcome"]) <= {"latent", "active", "resolved", "superficial", "erupted", "withdrawn"}
-    assert set(cases["channel"]) <= {"report", "patrol", "data", "none"}
+    assert set(cases["channel"]) <= {"report", "patrol", "data", "hotline", "none"}
     assert (cases["channel"] != "none").sum() == summary["detected"] == ts["detected"].sum()
-    for ch in ("report", "patrol", "data"):
+    for ch in ("report", "patrol", "data", "hotline"):
         assert (cases["channel"] == ch).sum() == ts[f"detected_{ch}"].sum()
     assert (cases["days"] >= 0).all() and (cases["days"] <= 30).all()
     assert ((cases["severity"] >= 0) & (cases["severity"] <= 1)).all()
