@@ -134,8 +134,9 @@ class Population:
     def add_grievance(self, who: np.ndarray, amount) -> None:
         """Residents ``who`` (repeats add up) grow aggrieved by ``amount`` (a scalar or one value each)."""
         if len(who):
-            np.add.at(self.grievance, who, np.asarray(amount, dtype=np.float32))
-            np.clip(self.grievance, 0.0, 1.0, out=self.grievance)
+            g = self.grievance
+            np.add.at(g, who, np.asarray(amount, dtype=np.float32))
+            g[who] = np.minimum(g[who], 1.0)  # only the touched entries (55 MB at Tianjin's scale)
 
     def lose_trust(self, who: np.ndarray, share) -> None:
         """Residents ``who`` lose ``share`` of their trust (repeats compound; a scalar or one value each)."""
