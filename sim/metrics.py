@@ -276,16 +276,20 @@ def district_table(model) -> pd.DataFrame:
 def hotline_measures(model) -> dict:
     """The 三率 over the hotline demands called back (MODEL §12.6), and the needs brought forward
     (MODEL §12.5): ``hotline_response_rate`` (acknowledged within the time limit),
-    ``hotline_resolution_rate`` (the caller says solved), ``hotline_satisfaction_rate``."""
+    ``hotline_resolution_rate`` (the caller says solved), ``hotline_satisfaction_rate``.
+    Over the reported period (MODEL §12.1; ``day0`` is 0 without a burn-in): callbacks made in it,
+    demands filed in it, and the days' flows of reported days (``day`` >= 0)."""
     col = model.table.column
-    called = col("hl_callback") >= 0
+    day0 = getattr(model, "day0", 0)
+    called = col("hl_callback") >= day0
     n = called.sum()
-    arisen = sum(r["needs_arisen"] for r in model.rows)
-    brought = sum(r["needs_brought"] for r in model.rows)
+    rows = [r for r in model.rows if r["day"] >= 0]
+    arisen = sum(r["needs_arisen"] for r in rows)
+    brought = sum(r["needs_brought"] for r in rows)
     return {
         "needs_arisen": int(arisen),
         "needs_brought_share": _rate(brought, arisen),
-        "hotline_demands": int((col("channel") == Channel.HOTLINE).sum()),
+        "hotline_demands": int(((col("channel") == Channel.HOTLINE) & (col("detected") >= day0)).sum()),
         "hotline_response_rate": _rate((col("hl_responded") & called).sum(), n),
         "hotline_resolution_rate": _rate((col("hl_solved") & called).sum(), n),
         "hotline_satisfaction_rate": _rate((col("hl_satisfied") & called).sum(), n),
