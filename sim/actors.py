@@ -42,6 +42,17 @@ class Unit(mesa.Agent):
     conceal = property(lambda self: float(self.model.conceal[self.unit]),
                        lambda self, v: self.model.conceal.__setitem__(self.unit, v))
 
+    # staff state kept in bulk (``Staffing``): vacancies, burnout, share of new staff, leavers so far
+    vacancies = property(lambda self: float(self.model.staffing.vacancies[self.unit]))
+    burnout = property(lambda self: float(self.model.staffing.burnout[self.unit]))
+    new_share = property(lambda self: float(self.model.staffing.new_share[self.unit]))
+    left_total = property(lambda self: float(self.model.staffing.left_total[self.unit]))
+
+    @property
+    def own_staff(self) -> float:
+        """Staff posts of the unit's own that turnover acts on (staff moved in excluded)."""
+        return self.staff
+
     @property
     def capacity(self) -> float:
         """Person-days available for case work today."""
@@ -53,8 +64,8 @@ class Unit(mesa.Agent):
         return int(self.model.queue_lengths()[self.unit])
 
     def step(self) -> None:
-        """Set today's case capacity: staff x share of time on cases x effort."""
-        self.model.capacity[self.unit] = self.staff * (1.0 - self.paperwork) * self.effort
+        """Set today's case capacity: staff present x share of time on cases x effort."""
+        self.model.capacity[self.unit] = max(self.staff - self.vacancies, 0.0) * (1.0 - self.paperwork) * self.effort
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} unit={self.unit} staff={self.staff:.1f} effort={self.effort:.2f}>"
@@ -64,21 +75,17 @@ class Community(Unit):
     """社区/村居委会: community and grid workers, the council (自治) and its contract with a social org.
 
     Worker time is split among administrative burden, patrols, paperwork (traces for
-    evaluation) and case work; data entry is part of each case's work. Workers burn out
-    under sustained overload and leave (seed 004).
+    evaluation) and case work (``fixed_share`` is the share of time on the first three); data
+    entry is part of each case's work. Workers burn out under sustained overload and leave
+    (seed 004; ``Staffing``).
     """
 
     def __init__(self, model, index: int, residents: int, workers: float):
         super().__init__(model, model.units.community_unit(index), workers)
         self.index = int(index)
         self.residents = int(residents)
-        self.vacancies = 0.0
         self.moved_in = 0.0        # staff moved down with devolved work (人随事走)
-        self.burnout = 0.0
-        self.new_share = 0.0       # share of workers hired within the last year
-        self.left_total = 0.0      # workers who left so far
         self.patrol_days = 0.0
-        self.fixed_share = 0.0     # share of time on administration, patrols and paperwork
         self.volunteers = 0
         self.party_members = 0
 
@@ -106,42 +113,13 @@ class Community(Unit):
         council_days = lv.self_governance * self.residents / PER_1000
         m.capacity[self.council] = council_days + stage.volunteer_days[self.index]
 
-    def feel_load(self, utilisation: float, w) -> None:
-        """A period of overload (utilisation above ``overload_utilisation``) adds burnout; any other
-        period lets it recover."""
-        if utilisation > w.overload_utilisation:
-            self.burnout = min(1.0, self.burnout + w.burnout_gain)
-        else:
-            self.burnout = max(0.0, self.burnout - w.burnout_recovery)
+    @property
+    def fixed_share(self) -> float:
+        return float(self.model.staffing.fixed_share[self.unit])
 
-    @staticmethod
-    def utilisation(communities: list["Community"], used: np.ndarray, available: np.ndarray) -> np.ndarray:
-        """Share of each community's worker time taken over the period: fixed duties (administration,
-        patrols, paperwork), plus the share of case capacity used."""
-        unit = np.array([c.unit for c in communities])
-        fixed = np.array([c.fixed_share for c in communities])
-        return fixed + (1.0 - fixed) * np.minimum(used[unit] / np.maximum(available[unit], EPS), 1.0)
-
-    @staticmethod
-    def turnover(communities: list["Community"], rng: np.random.Generator, w, period: int):
-        """Workers leave (more when burnt out) and vacancies are refilled over one period of
-        ``period`` days; new hires count towards each community's ``new_share``. Returns the
-        workers present at the start and the leavers, per community."""
-        years = period / DAYS_PER_YEAR
-        burnout = np.array([c.burnout for c in communities])
-        present = np.array([max(c.staff - c.vacancies, 0.0) for c in communities])
-        p_leave = 1.0 - np.exp(-(w.turnover_base + w.burnout_turnover * burnout) * years)
-        leavers = rng.binomial(np.floor(present).astype(np.int64), p_leave) \
-            + (rng.random(len(present)) < (present % 1) * p_leave)
-        vacancies = np.array([c.vacancies for c in communities]) + leavers
-        refill = rng.binomial(np.ceil(vacancies).astype(np.int64), 1.0 - np.exp(-period / w.vacancy_days))
-        refill = np.minimum(refill, vacancies)
-        for c, gone, back, vac in zip(communities, leavers, refill, vacancies, strict=True):
-            c.vacancies = float(vac - back)
-            c.left_total += float(gone)
-            workers = max(c.staff - c.vacancies, EPS)
-            c.new_share = min(1.0, c.new_share * (1 - years) + back / workers)
-        return present, leavers
+    @fixed_share.setter
+    def fixed_share(self, v: float) -> None:
+        self.model.staffing.fixed_share[self.unit] = v
 
 
 class SocialOrganisation(Unit):
@@ -168,7 +146,9 @@ class Street(Unit):
 
     def step(self) -> None:
         m = self.model
-        m.capacity[self.unit] = (self.staff + self.moved_in) * (1.0 - self.paperwork) * self.effort
+        self.fixed_share = self.paperwork
+        present = max(self.staff - self.vacancies, 0.0) + self.moved_in
+        m.capacity[self.unit] = present * (1.0 - self.paperwork) * self.effort
 
     @staticmethod
     def whistles(levers) -> bool:
@@ -194,10 +174,15 @@ class Department(Unit):
     def domain_name(self) -> str:
         return DOMAINS[self.domain]
 
+    @property
+    def own_staff(self) -> float:
+        return max(self.staff - self.moved_out, 0.0)
+
     def step(self) -> None:
         m = self.model
-        staff = max(self.staff - self.moved_out, 0.0)
-        m.capacity[self.unit] = staff * (1.0 - self.paperwork) * self.effort
+        self.fixed_share = self.paperwork
+        present = max(self.own_staff - self.vacancies, 0.0)
+        m.capacity[self.unit] = present * (1.0 - self.paperwork) * self.effort
 
     @staticmethod
     def whistle_response(levers, h) -> float:
@@ -249,12 +234,68 @@ class PartyCommittee(mesa.Agent):
         return (f"<PartyCommittee {self.level.name.lower()} {self.index} slots={self.slots:.1f} "
                 f"meetings={self.meetings}>")
 
+class Staffing:
+    """The staff of every unit, in bulk (arrays over the unit index space): vacancies, burnout, the
+    share of staff hired within the last year, leavers so far, the share of time on fixed duties
+    (administration, patrols, paperwork), and the skill multiplier that new staff lower.
+
+    Every evaluation period each staffed evaluated unit (community, street, department) feels its
+    load: a period of overload (utilisation above ``overload_utilisation``) adds burnout, any other
+    lets it recover (``feel_load``); then staff leave, more when burnt out, and vacancies are refilled
+    by new, less skilled staff (``turnover``; seed 004, C9). Communities' workers have the turnover of
+    front-line workers (``turnover_base``), streets' and departments' staff that of civil servants
+    (``staff_turnover_base``); burnout adds the same to both.
+    """
+
+    def __init__(self, n_units: int):
+        self.vacancies = np.zeros(n_units)
+        self.burnout = np.zeros(n_units)
+        self.new_share = np.zeros(n_units)
+        self.left_total = np.zeros(n_units)
+        self.fixed_share = np.zeros(n_units)
+        self.skill = np.ones(n_units, dtype=np.float32)
+
+    @staticmethod
+    def utilisation(fixed: np.ndarray, used: np.ndarray, available: np.ndarray) -> np.ndarray:
+        """Share of staff time taken over the period: fixed duties, plus the share of case capacity used."""
+        return fixed + (1.0 - fixed) * np.minimum(used / np.maximum(available, EPS), 1.0)
+
+    @staticmethod
+    def feel_load(burnout: np.ndarray, utilisation: np.ndarray, w) -> np.ndarray:
+        """Burnout after a period: up by ``burnout_gain`` after overload, else down by ``burnout_recovery``."""
+        return np.where(utilisation > w.overload_utilisation, np.minimum(1.0, burnout + w.burnout_gain),
+                        np.maximum(0.0, burnout - w.burnout_recovery))
+
+    @staticmethod
+    def turnover(staff: np.ndarray, vacancies: np.ndarray, burnout: np.ndarray, new_share: np.ndarray,
+                 base: np.ndarray, rng: np.random.Generator, w, period: int):
+        """One period of ``period`` days: staff present leave with yearly hazard ``base`` +
+        ``burnout_turnover`` x burnout; vacancies are refilled with mean delay ``vacancy_days``; the
+        newly hired raise the share of new staff, which ages out over a year. Returns the staff present
+        at the start, the leavers, and the new vacancies and share of new staff."""
+        years = period / DAYS_PER_YEAR
+        present = np.maximum(staff - vacancies, 0.0)
+        p_leave = 1.0 - np.exp(-(base + w.burnout_turnover * burnout) * years)
+        leavers = rng.binomial(np.floor(present).astype(np.int64), p_leave) \
+            + (rng.random(len(present)) < (present % 1) * p_leave)
+        vac = vacancies + leavers
+        refill = rng.binomial(np.ceil(vac).astype(np.int64), 1.0 - np.exp(-period / w.vacancy_days))
+        refill = np.minimum(refill, vac)
+        vac = vac - refill
+        workers = np.maximum(staff - vac, EPS)
+        new = np.minimum(1.0, new_share * (1 - years) + refill / workers)
+        return present, leavers.astype(float), vac, new
+
+    def skill_of(self, w) -> np.ndarray:
+        """Skill multiplier of each unit's staff: new staff have ``new_worker_skill`` for a year."""
+        return (1.0 - (1.0 - w.new_worker_skill) * self.new_share).astype(np.float32)
 
 
 def build_actors(model) -> None:
     """Create the organisations of the model's territory, staffed per resident (``[structure]``),
     and register them on the model (``communities``, ``streets``, ``departments``...)."""
     t, u, s, n = model.territory, model.units, model.p.structure, model.population.n
+    model.staffing = Staffing(u.n)
     # staffing per resident of a district's own units, by the district's type (MODEL §12.7)
     staffing = np.array([model.p.districts.of_type(k, "staffing") for k in t.district_type_names])
     per_community, per_street = staffing[t.community_district], staffing[t.street_district]

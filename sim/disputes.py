@@ -153,6 +153,8 @@ CASE_COLUMNS: dict[str, tuple[type, object]] = {
     "arrived": (np.int32, 0),         # day the case reached its current level
     "wait_until": (np.int32, 0),      # idle until this day (dispatch, bounce, whistle response)
     "work": (np.float32, 0.0),        # person-days of work left with the current handler
+    "work_need": (np.float32, 0.0),   # person-days the current handler's work needs in full (set when it takes the case)
+    "shortcut": (np.int8, -1),        # the current handler's plan: -1 undecided, 0 real work, 1 shortcut (close superficially)
     "misrouted": (np.bool_, False),
     "coordinated": (np.bool_, False),
     "referred": (np.bool_, False),    # waiting for a joint meeting...
@@ -168,6 +170,7 @@ CASE_COLUMNS: dict[str, tuple[type, object]] = {
     "outcome_level": (np.int8, -1),
     "outcome_handler": (np.int8, -1),
     "satisfaction": (np.float32, np.nan),
+    "closer": (np.int32, -1),         # evaluated unit that closed it (resolved or superficially); reopenings count against it
     "eruption": (np.int8, Eruption.NONE),
     # residents' waiting costs (sim.mechanisms.residents): bounces and escalations the parties have felt
     "steps_felt": (np.int16, 0),
@@ -226,6 +229,8 @@ class CaseTable:
         self.handler[idx] = -1
         self.holder[idx] = -1
         self.work[idx] = 0.0
+        self.work_need[idx] = 0.0
+        self.shortcut[idx] = -1
         self.misrouted[idx] = False
         self.coordinated[idx] = False
         self.referred[idx] = False

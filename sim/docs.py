@@ -38,6 +38,7 @@ SECTIONS: dict[str, str] = {
     "detection": "Detection channels (MODEL §3.3)",
     "lifecycle": "Case lifecycle: brewing, eruption, withdrawal, escalation, reopening (MODEL §3)",
     "handling": "Handling, authority, routing, coordination, deadlines (MODEL §3.4-§3.7)",
+    "overload": "Overload: triage, rushed work, shortcuts (MODEL §12.3, §12.4)",
     "residents": "Residents: trust, grievance, mobilisation, satisfaction, volunteers (MODEL §4)",
     "workforce": "Workforce: time budget, data entry, burnout, turnover (MODEL §2.2, §5)",
     "evaluation": "Evaluation (考核) and learning (MODEL §5)",

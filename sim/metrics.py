@@ -14,6 +14,8 @@ import pandas as pd
 from .disputes import TYPE_NAMES, Channel, Eruption, Handler, Level, State
 from .registry import KPIS, RUN_TABLE
 
+DAYS_PER_YEAR = 365.0
+
 OUTCOME_COUNTER = {State.RESOLVED: "resolved", State.SUPERFICIAL: "closed_superficially",
                    State.ERUPTED: "erupted", State.WITHDRAWN: "withdrawn"}
 
@@ -23,7 +25,7 @@ FLOWS = ("candidates", "new_cases", "needs_arisen", "needs_brought", "needs_hotl
          "hotline_responded", "hotline_solved", "hotline_satisfied", "hotline_caught",
          "resolved", "closed_superficially", "erupted", "withdrawn", "petitions", "collective_incidents",
          "reopened", "escalations", "escalations_to_street", "escalations_to_district", "escalations_to_city", "bounces", "whistles", "routings", "routings_correct", "meeting_cases",
-         "person_days", "outcomes", "outcomes_resolved", "satisfaction_sum", "dept_outcomes", "dept_resolved",
+         "person_days", "finished", "rushed", "shortcuts", "outcomes", "outcomes_resolved", "satisfaction_sum", "dept_outcomes", "dept_resolved",
          "dept_satisfaction_sum")
 
 #: 30-day rolling rates: name -> (numerator flow, denominator flow).
@@ -50,11 +52,17 @@ class Totals:
     budget: float = 0.0
     worker_years: float = 0.0
     workers_left: float = 0.0
+    staff_years: float = 0.0          # street and department staff present, over time
+    staff_left: float = 0.0
+    added_budget: float = 0.0         # yuan added to the baseline's budget (costs.funding)
+    staff_cut: list = field(default_factory=list)  # daily share of staff cut to pay new spending
     utilisation: list = field(default_factory=list)
 
     def add_day(self, model) -> None:
         self.person_days += model.today["person_days"] * model.p.structure.population_scale
         self.budget += model.daily_cost()
+        self.added_budget += model.costs.added_daily()
+        self.staff_cut.append(model.costs.staff_cut())
 
 
 def day_row(model) -> dict:
@@ -394,9 +402,14 @@ def summary(model) -> dict:
         **calibration_measures(model),
         "worker_utilisation_mean": float(np.mean(ts.utilisation)) if ts.utilisation else float("nan"),
         "worker_turnover": _rate(ts.workers_left, ts.worker_years),
+        "staff_turnover": _rate(ts.staff_left, ts.staff_years),
+        "rushed_share": _rate(flows["rushed"], flows["finished"]),
         "person_days": float(ts.person_days),
         "budget": float(ts.budget),
         "cost_per_resolved": _rate(ts.budget, n_res * model.p.structure.population_scale),
+        "added_budget_per_resident": _rate(ts.added_budget * DAYS_PER_YEAR / max(model.day, 1),
+                                           model.population.n * model.p.structure.population_scale),
+        "staff_cut_share": float(np.mean(ts.staff_cut)) if ts.staff_cut else 0.0,
     }
 
 

@@ -270,9 +270,7 @@ class Handling(Section):
     skill_city: Share = F(0.7, "city centre success (assumption)")
     skill_department: Share = F(0.75, "department success in its own domain (assumption)", fit=(0.4, 0.95))
     trust_weight: Share = F(0.4, "weight of the parties' trust in the success chance (assumption)")
-    info_weight: Share = F(0.15, "success gain at full information about the case (assumption)")
     max_success: Share = F(0.99, "highest chance that finished work succeeds [share] (assumption)")
-    age_priority_days: float = F(30.0, "waiting time at which first-come-first-served priority is full [days] (assumption)", gt=0)
     deadline_community: int = F(15, "time limit at community level [days] (C12: assumption within)", ge=1)
     deadline_street: int = F(15, "time limit at street level [days] (C12)", ge=1)
     deadline_district: int = F(30, "time limit at district level [days] (C12)", ge=1)
@@ -300,6 +298,16 @@ class Handling(Section):
     whistle_delay: float = F(3.0, "mean days before departments report to a whistle at full power [days] (C12)", gt=0)
     whistle_local_weight: float = F(0.5, "share of departments' whistle response that depends on the street's rating weight w_local; below 1, so that a whistle is always answered in time [share] (seed 004)", ge=0, lt=1)
     triage_days: int = F(2, "days a district or city centre takes to dispatch a case [days] (assumption)", ge=0)
+
+
+class Overload(Section):
+    """Rationing, rushed work and shortcuts (MODEL §12.3, §12.4)."""
+
+    overload_days: float = F(5.0, "a handler whose workable queue exceeds this many days of its capacity is overloaded and rushes: it gives each case only overload_days / queue_days of the work it still needs [days] (assumption)", gt=0)
+    min_work_share: Share = F(0.2, "the least share of its remaining work a rushing handler still gives a case (assumption)", gt=0)
+    rush_exponent: float = F(1.0, "finished work succeeds with the full chance x (share of the needed work done) ** rush_exponent [exponent] (assumption: proportional)", ge=0, le=10)
+    deadline_priority: float = F(1.0, "weight of deadline urgency (elapsed share of the level's time limit) beside severity in triage [multiplier] (assumption)", ge=0, le=100)
+    superficial_work: Share = F(0.3, "share of a case's needed work after which a unit that takes a shortcut closes it superficially (走过场) (assumption)", gt=0)
 
 
 class Residents(Section):
@@ -349,11 +357,12 @@ class Workforce(Section):
     reporting_loss: Share = F(0.5, "loss of reporting when burden reduction is full and nothing is automated: platform data and dispatchers' routing suffer (减负 cost) (assumption)")
     turnover_base: Share = F(0.12, "yearly turnover of front-line workers without burnout (C9: ~20% overall)", fit=(0.05, 0.2))
     burnout_turnover: float = F(0.5, "extra yearly turnover at full burnout [share] (C9)", ge=0, le=2)
+    staff_turnover_base: Share = F(0.05, "yearly turnover of street and department staff (civil servants) without burnout (assumption: below community workers')")
     burnout_gain: Share = F(0.3, "burnout gained per period of overload (utilisation above overload_utilisation) (assumption)")
     overload_utilisation: Share = F(0.9, "utilisation above which a period counts as overload [share] (assumption)")
     burnout_recovery: Share = F(0.2, "burnout lost per period without overload (assumption)")
     vacancy_days: float = F(60.0, "mean days to refill a vacancy [days] (assumption)", gt=0)
-    new_worker_skill: Share = F(0.8, "skill of a new worker relative to an experienced one (assumption)")
+    new_worker_skill: Share = F(0.8, "skill of a new worker or staff member relative to an experienced one, for a year (assumption)")
     transferable_dept_staff: Share = F(0.5, "share of department staff that can move down with devolved work (assumption)")
     moved_to_streets: Share = F(0.5, "share of the staff moved down that goes to streets; the rest goes to communities (assumption)")
 
@@ -364,9 +373,14 @@ class Evaluation(Section):
     effort_cost: Share = F(0.4, "cost of effort, quadratic [score units] (assumption)")
     learning_step: Share = F(0.1, "size of a trial change of effort, paperwork, closure or concealment (assumption)")
     learning_noise: Share = F(0.05, "noise in how units perceive payoff differences (assumption)")
+    imitation_rate: Share = F(1.0, "chance per period that a unit compares itself with a random peer of its kind: 1, as the period's ranking is published to all (social learning, Bevan & Hood 2006) [per period] (assumption)")
+    imitation_gain: float = F(2.0, "chance of copying the peer's choices per unit of payoff by which the peer did better (proportional imitation, Schlag 1998) [per payoff unit] (assumption)", ge=0, le=100)
+    callback_share: Share = F(1.0, "share of closures that get a satisfaction callback (回访) [share] (assumption)")
+    callback_catch: Share = F(0.5, "chance a callback on a superficial closure reveals it (the caller says it is not solved); uncaught, it is recorded as a resolution [share] (assumption)")
+    territory_blame: Share = F(1.0, "weight with which a case's community and street answer for its escalations for want of authority and its eruptions, where they did not hold it (权小责大, 属地管理) [share] (seed 002)")
     initial_effort: Share = F(0.7, "initial effort of units (assumption)")
     initial_paperwork: Share = F(0.2, "initial share of evaluated units' time on paperwork (traces) (assumption)")
-    initial_superficial: Share = F(0.1, "initial propensity to close a failed case superficially (assumption)")
+    initial_superficial: Share = F(0.1, "initial propensity to take a shortcut on a case and to close a failed case superficially (assumption)")
     initial_conceal: Share = F(0.1, "initial propensity to conceal a case at its deadline (assumption)")
     min_effort: Share = F(0.2, "lowest effort a unit can choose (assumption)")
     max_paperwork: Share = F(0.5, "highest paperwork share a unit can choose (assumption)")
@@ -386,6 +400,7 @@ class Hotline(Section):
 
 
 class Costs(Section):
+    funding: Literal["funded", "budget_neutral"] = F("funded", "funded: new spending relative to the baseline's levers (purchased services, platform, automation, moral programme, staff moved down as new posts) is added money; budget_neutral: staff moved down leave their departments and the rest of the new spending is cut from existing staff (MODEL §12.3)")
     staff_day: float = F(300.0, "cost of one staff day [yuan] (assumption)", ge=0)
     social_org_budget: float = F(20.0, "reference purchased-services budget [yuan per resident per year] (assumption)", ge=0)
     social_org_day: float = F(400.0, "cost of one purchased mediator day [yuan] (assumption)", ge=0)
@@ -425,6 +440,7 @@ class Scenario(Section):
     detection: Detection = Detection()
     lifecycle: Lifecycle = Lifecycle()
     handling: Handling = Handling()
+    overload: Overload = Overload()
     residents: Residents = Residents()
     workforce: Workforce = Workforce()
     evaluation: Evaluation = Evaluation()

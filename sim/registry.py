@@ -45,6 +45,8 @@ UNIT_LABELS: dict[str, dict[str, str]] = {
     "yuan": {"en": "yuan", "zh": "元"},
     "yuan per resolved case": {"en": "yuan per resolved case", "zh": "元/件"},
     "per worker-year": {"en": "per worker-year", "zh": "每人每年"},
+    "per staff-year": {"en": "per staff-year", "zh": "每人每年"},
+    "yuan per resident per year": {"en": "yuan per resident per year", "zh": "元/人/年"},
     "per 1,000 residents per year": {"en": "per 1,000 residents per year", "zh": "每千人每年"},
     "per resident per year": {"en": "per resident per year", "zh": "每人每年"},
     "per 100,000 residents per year": {"en": "per 100,000 residents per year", "zh": "每十万人每年"},
@@ -144,8 +146,9 @@ LEVERS: dict[str, Lever] = {lv.name: lv for lv in (
            "more work lands on grassroots staff", "更多工作落到基层人员身上"),
     _lever("resources_follow", "Staff and money follow the work", "人随事走、钱随事拨",
            ("capacity",),
-           "taken from departments' capacity", "从职能部门的人力中抽调",
-           ("workforce.transferable_dept_staff",)),
+           "budget-neutral: taken from departments' capacity; funded: new posts (added money)",
+           "预算中性：从职能部门的人力中抽调；追加投入：新增编制（新增财政资金）",
+           ("workforce.transferable_dept_staff", "costs.funding", "costs.staff_day")),
     _lever("whistle_power", "Streets' whistles", "街乡吹哨、部门报到",
            ("routing", "handling"),
            "departments' own queues wait", "部门自身的案件排队等待"),
@@ -385,10 +388,19 @@ KPIS: dict[str, Kpi] = {k.name: k for k in (
     # reproduce.)
     _kpi("worker_utilisation_mean", "Community workers' load", "社区工作者负荷", "share", -1, "rate", False),
     _kpi("worker_turnover", "Community worker turnover", "社区工作者流失率", "per worker-year", -1, "per_year", False),
+    _kpi("staff_turnover", "Street and department staff turnover", "街道与部门人员流失率", "per staff-year", -1,
+         "per_year", False),
+    # rushed work (MODEL §12.3): real work finished with less than it needs, because the handler was overloaded
+    _kpi("rushed_share", "Work finished in a rush", "超负荷赶工办结占比", "share", -1, "rate", False),
     # inputs: judge them by cost_per_resolved and the outcomes
     _kpi("person_days", "Staff days on cases", "办案人天", "person-days", 0, "count", True),
     _kpi("budget", "Budget spent", "财政支出", "yuan", 0, "yuan", True),
     _kpi("cost_per_resolved", "Cost per resolved case", "每件解决成本", "yuan per resolved case", -1, "yuan", False),
+    # money can bind (MODEL §12.3, costs.funding): new money beyond the baseline's levers, and in a
+    # budget-neutral scenario the share of staff cut to pay for new spending
+    _kpi("added_budget_per_resident", "Money added to the baseline budget", "新增财政投入（相对基线）",
+         "yuan per resident per year", 0, "yuan", False, fmt="{:,.2f}"),
+    _kpi("staff_cut_share", "Staff cut to pay for new spending", "为新增支出削减的人员比例", "share", 0, "rate", False),
     # daily series the report and the app draw
     _kpi("open", "Open cases (backlog)", "未结案件（积压）", "cases", 0, "count", True, daily=True),
     _kpi("mobilised", "Residents mobilised now", "当前被动员居民", "residents", -1, "count", True, daily=True),

@@ -24,6 +24,8 @@ STREAM_NAMES = (
     "routing",        # department routing (right or wrong department), meeting referrals
     "whistle",        # departments' response delay to a street's whistle
     "handling",       # success draws and superficial closure
+    "shortcuts",      # a handler's plan for a case: real work or a shortcut (superficial propensity)
+    "callbacks",      # satisfaction callbacks on closures, and whether they catch a superficial one
     "coordination",   # spontaneous coordination and push-back
     "meetings",       # rounding of joint-meeting slots
     "deadlines",      # concealment at deadlines

@@ -321,16 +321,20 @@ def test_authority_devolution_more_resolutions_at_the_grassroots():
 
 
 def test_resources_follow_moves_staff_from_departments_down():
-    """人随事走: with devolution, department staff move to communities and streets; nothing is
-    created or lost on the way; without devolution or without resources_follow nothing moves."""
+    """人随事走, budget-neutral: with devolution, department staff move to communities and streets;
+    nothing is created or lost on the way; without devolution or without resources_follow nothing
+    moves. Funded: the same staff arrive as new posts and the departments keep theirs."""
+    neutral = {"funding": "budget_neutral"}
     for levers in ({"authority_devolution": 1.0, "resources_follow": 0.0},
                    {"authority_devolution": 0.0, "resources_follow": 1.0}):
-        m = make_model(levers=levers)
+        m = make_model(levers=levers, costs=neutral)
         assert all(d.moved_out == 0 for d in m.departments)
         assert all(c.moved_in == 0 for c in m.communities) and all(s.moved_in == 0 for s in m.streets)
 
-    still = make_model(levers={"authority_devolution": 1.0, "resources_follow": 0.0})
-    moved = make_model(levers={"authority_devolution": 1.0, "resources_follow": 1.0})
+    funded = make_model(levers={"authority_devolution": 1.0, "resources_follow": 1.0}, costs={"funding": "funded"})
+    assert all(d.moved_out == 0 for d in funded.departments) and all(c.moved_in > 0 for c in funded.communities)
+    still = make_model(levers={"authority_devolution": 1.0, "resources_follow": 0.0}, costs=neutral)
+    moved = make_model(levers={"authority_devolution": 1.0, "resources_follow": 1.0}, costs=neutral)
     assert all(0 < d.moved_out <= d.staff for d in moved.departments)
     assert all(c.moved_in > 0 for c in moved.communities)
     assert all(s.moved_in > 0 for s in moved.streets)

@@ -15,7 +15,7 @@ import pytest
 from conftest import make_model
 
 from sim import mechanisms, metrics
-from sim.actors import Community, Department, Street
+from sim.actors import Department, Staffing, Street
 from sim.city import N_DOMAINS, Units, build_territory
 from sim.disputes import CASE_COLUMNS, MAX_PARTIES, CaseTable, Handler, Level, State
 from sim.mechanisms.evaluation import CHOICES, Learner, PeriodRecord, bounds, initial_strategy, payoffs
@@ -159,7 +159,7 @@ def test_payoff_of_a_known_record():
 
 def test_learner_keeps_what_pays_and_reverts_what_does_not():
     """Two units try the same kind of change; the one whose payoff fell reverts it, the other keeps it."""
-    ev = Evaluation(learning_noise=0.0)
+    ev = Evaluation(learning_noise=0.0, imitation_rate=0.0)
     units = np.array([0, 1])
     strategy = initial_strategy(2, units, ev)
     learner = Learner(units)
@@ -209,34 +209,32 @@ def test_initial_strategy_evaluated_units_only():
 # ---------------------------------------------------------------------------------------------
 
 
-def test_community_burns_out_only_under_overload():
+def test_staff_burn_out_only_under_overload():
     w = Workforce()
-    c = SimpleNamespace(burnout=0.5)
-    Community.feel_load(c, w.overload_utilisation + 0.01, w)
-    assert c.burnout == pytest.approx(0.5 + w.burnout_gain)
-    Community.feel_load(c, w.overload_utilisation, w)  # at the threshold: no overload
-    assert c.burnout == pytest.approx(0.5 + w.burnout_gain - w.burnout_recovery)
+    b = np.array([0.5, 0.5])
+    b = Staffing.feel_load(b, np.array([w.overload_utilisation + 0.01, w.overload_utilisation]), w)
+    assert b[0] == pytest.approx(0.5 + w.burnout_gain)  # overload
+    assert b[1] == pytest.approx(0.5 - w.burnout_recovery)  # at the threshold: no overload
     for _ in range(20):
-        Community.feel_load(c, 1.0, w)
-    assert c.burnout == 1.0
+        b = Staffing.feel_load(b, np.ones(2), w)
+    assert (b == 1.0).all()
 
 
 def test_turnover_without_hazard_or_vacancies_changes_nobody():
     w = Workforce(turnover_base=0.0, burnout_turnover=0.0)
-    cs = [SimpleNamespace(staff=10.0, vacancies=0.0, burnout=1.0, left_total=0.0, new_share=0.2) for _ in range(3)]
-    present, leavers = Community.turnover(cs, np.random.default_rng(0), w, 30)
-    assert list(present) == [10.0] * 3 and leavers.sum() == 0
-    assert all(c.vacancies == 0 and c.left_total == 0 for c in cs)
-    assert all(c.new_share == pytest.approx(0.2 * (1 - 30 / 365)) for c in cs)  # hires of last year age
+    staff, zero = np.full(3, 10.0), np.zeros(3)
+    present, leavers, vac, new = Staffing.turnover(staff, zero, np.ones(3), np.full(3, 0.2), zero,
+                                                   np.random.default_rng(0), w, 30)
+    assert list(present) == [10.0] * 3 and leavers.sum() == 0 and (vac == 0).all()
+    np.testing.assert_allclose(new, 0.2 * (1 - 30 / 365))  # hires of last year age
 
 
 def test_turnover_rises_with_burnout():
     w = Workforce()
     rng = np.random.default_rng(5)
-    calm = [SimpleNamespace(staff=50.0, vacancies=0.0, burnout=0.0, left_total=0.0, new_share=0.0) for _ in range(400)]
-    burnt = [SimpleNamespace(staff=50.0, vacancies=0.0, burnout=1.0, left_total=0.0, new_share=0.0) for _ in range(400)]
-    _, calm_left = Community.turnover(calm, rng, w, 30)
-    _, burnt_left = Community.turnover(burnt, rng, w, 30)
+    staff, zero, base = np.full(400, 50.0), np.zeros(400), np.full(400, w.turnover_base)
+    _, calm_left, _, _ = Staffing.turnover(staff, zero, zero, zero, base, rng, w, 30)
+    _, burnt_left, _, _ = Staffing.turnover(staff, zero, np.ones(400), zero, base, rng, w, 30)
     assert burnt_left.mean() > calm_left.mean()
 
 

@@ -8,7 +8,12 @@ council's capacity; social organisations hire mediators from purchased services;
 centres and departments give staff x (1 - paperwork) x effort.
 
 When the levers change, devolution with resources (人随事走) moves department staff down,
-``moved_to_streets`` of it to streets and the rest to communities, in proportion to residents.
+``moved_to_streets`` of it to streets and the rest to communities, in proportion to residents:
+in a ``funded`` scenario as new posts (the departments keep theirs: new money), in a
+``budget_neutral`` one out of the departments. A budget-neutral scenario also pays its other new
+spending relative to the baseline's levers (``Costs.added_programmes``) out of staff budgets: every
+staffed unit (communities, streets, centres, departments) loses the same share of its case
+capacity, the spending over ``staff_day`` over all staff (``Costs.staff_cut``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..actors import Centre, Community, Department, SocialOrganisation, Street
+from ..params import Levers
 from .base import DAYS_PER_YEAR, Mechanism
 
 
@@ -29,6 +35,7 @@ class Capacity(Mechanism):
         self.volunteer_days = np.zeros(C)   # volunteer days given in each community today
         self.volunteers = np.zeros(C)       # registered volunteers of each community
         self.party_members = np.zeros(C)    # party members registered in each community
+        self.staffed = np.zeros(0, dtype=np.int64)  # units whose staff a budget-neutral cut reaches
 
     def on_levers(self) -> None:
         m = self.model
@@ -46,14 +53,18 @@ class Capacity(Mechanism):
         m = self.model
         lv, w, t = m.levers, m.p.workforce, m.territory
         moved_share = w.transferable_dept_staff * lv.authority_devolution * lv.resources_follow
+        base = Levers()  # the baseline's levers: a funded scenario adds posts beyond the baseline's move
+        base_share = w.transferable_dept_staff * base.authority_devolution * base.resources_follow
+        out_share = moved_share if m.p.costs.funding == "budget_neutral" else min(base_share, moved_share)
         res_d = np.bincount(t.community_district, weights=t.community_size, minlength=t.n_districts)
         moved_to_district = np.zeros(t.n_districts)
         for dept in m.departments:
-            dept.moved_out = dept.staff * moved_share
+            dept.moved_out = dept.staff * out_share
+            moved = dept.staff * moved_share
             if dept.district is None:  # city departments' staff go to the districts by residents
-                moved_to_district += dept.moved_out * res_d / t.community_size.sum()
+                moved_to_district += moved * res_d / t.community_size.sum()
             else:
-                moved_to_district[dept.district] += dept.moved_out
+                moved_to_district[dept.district] += moved
         to_streets = w.moved_to_streets
         for c in m.communities:
             d = t.community_district[c.index]
@@ -73,4 +84,9 @@ class Capacity(Mechanism):
         m.agents_by_type[Community].shuffle_do("step")
         for kind in (SocialOrganisation, Street, Centre, Department):
             m.agents_by_type[kind].do("step")
+        cut = m.costs.staff_cut()
+        if cut > 0:  # budget-neutral: new spending paid out of staff budgets
+            if len(self.staffed) == 0:
+                self.staffed = np.array([a.unit for a in (*m.communities, *m.streets, *m.centres, *m.departments)])
+            m.capacity[self.staffed] *= np.float32(1.0 - cut)
         m.available += m.capacity

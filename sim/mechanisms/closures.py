@@ -3,8 +3,10 @@
 Every closure sets the parties' satisfaction: high for a quick real resolution, less the
 slower it was and the more often it was passed on; low for a superficial closure; nothing for
 an eruption; low for parties who gave up (faded cases are judged by nobody). Closures are
-counted in the responsible unit's evaluation record. Each day parties may give up an open case
-(more when they distrust the system), superficial closures may reopen, worse, and the parties
+counted in the evaluation record of the unit that closed the case (its ``closer``), with the
+satisfaction callbacks (``Evaluation.record_closures``). Each day parties may give up an open case
+(more when they distrust the system), superficial closures may reopen, worse, counting against
+their closer, and the parties
 of today's outcomes judge them: their trust moves towards their satisfaction, a real
 resolution relieves grievance, and their neighbours take part of that judgement (word of mouth);
 the neighbours of an eruption's parties lose trust. A superficial closure discovered (reopened,
@@ -63,16 +65,8 @@ class Closures(Mechanism):
         cs.outcome_handler[idx] = cs.handler[idx]
         sat = self.satisfaction(idx, state)
         cs.satisfaction[idx] = sat
-        if state in (State.RESOLVED, State.SUPERFICIAL):
-            record = m.mechanisms.evaluation.record
-            record.add("closures", responsible)
-            record.add("sat_sum", responsible, sat)
-            record.add("sat_n", responsible)
-            if state == State.RESOLVED:
-                record.add("resolved", responsible)
-            whistled = cs.whistled[idx] & (cs.level[idx] == Level.STREET)
-            record.add("local_sum", responsible[whistled], sat[whistled])
-            record.add("local_n", responsible[whistled])
+        if state in (State.RESOLVED, State.SUPERFICIAL):  # counted for the closer, callbacks (evaluation)
+            m.mechanisms.evaluation.record_closures(idx, state, sat, responsible)
         counted = ~np.isnan(sat)
         self.count(OUTCOME_COUNTER[state], len(idx))
         if counted.any():
@@ -115,6 +109,7 @@ class Closures(Mechanism):
         cs.outcome_level[back] = -1
         cs.outcome_handler[back] = -1
         cs.reopened[back] += 1
+        m.mechanisms.evaluation.blame_reopenings(back)  # against the unit that closed it
         cs.severity[back] = np.minimum(cs.severity[back] + L.reopen_severity, 1.0)
         cs.level[back] = Level.GRASSROOTS
         cs.tried[back] = 0

@@ -81,7 +81,7 @@ class Detection(Mechanism):
         cs.eruption[hot[collective]] = Eruption.COLLECTIVE_INCIDENT
         cs.eruption[hot[petition]] = Eruption.PETITION
         erupt = hot[collective | petition]
-        m.mechanisms.evaluation.record.add("erupted", m.units.responsible(cs, erupt))
+        m.mechanisms.evaluation.blame_eruptions(erupt)  # the responsible unit and its territory
         self.count("petitions", int(petition.sum()))
         self.count("collective_incidents", int(collective.sum()))
         m.mechanisms.closures.close(erupt, State.ERUPTED)

@@ -88,6 +88,8 @@ class Routing(Mechanism):
             lv = m.levers
             work = work + m.p.workforce.data_entry_days * lv.info_sharing * (1.0 - lv.automation)
         cs.work[idx] = work
+        cs.work_need[idx] = work  # what full work needs; an overloaded handler may give less (handling)
+        cs.shortcut[idx] = -1
 
     def _place_grassroots(self, idx: np.ndarray) -> None:
         """Council → social organisation → community workers, where authority, capacity and skill allow."""
@@ -181,19 +183,25 @@ class Routing(Mechanism):
         self.count("routings", len(idx))
         self.count("routings_correct", int(right.sum()))
 
-    def escalate(self, idx: np.ndarray, penalise: bool = True) -> None:
+    def escalate(self, idx: np.ndarray, penalise: bool = True, conceal: bool = True) -> None:
         """矛盾上交: the case goes up a level. After a failure or a missed deadline (``penalise``)
         it counts against the unit, and severity and the parties' grievance rise; a case passed
-        up because the level lacks authority goes up the same day."""
+        up because the level lacks authority goes up the same day. Unless ``conceal`` is off
+        (the concealment draw was made already), the answerable unit may conceal it instead
+        (``Deadlines.hold_back``)."""
         if len(idx) == 0:
             return
         m = self.model
+        if conceal:
+            idx = m.mechanisms.deadlines.hold_back(idx)
+            if len(idx) == 0:
+                return
         cs = m.table
         top = cs.level[idx] >= Level.CITY  # at the top already: placed again at city level, not an escalation
         cs.escalations[idx[~top]] += 1
         self.count("escalations", int((~top).sum()))
+        m.mechanisms.evaluation.blame_escalations(idx, penalise)  # 权小责大: pass-ups count too
         if penalise:
-            m.mechanisms.evaluation.record.add("escalated", m.units.responsible(cs, idx))
             cs.severity[idx] = np.minimum(cs.severity[idx] + m.p.lifecycle.escalation_severity, 1.0)
             parties = cs.parties[idx].ravel()
             parties = parties[parties >= 0]
