@@ -397,7 +397,7 @@ def test_sensitivity_irrelevant_parameter_has_zero_index(method, tmp_path, capsy
     else:
         assert demand["mu_star"] > 10  # cases over 40 days, per unit (scaled) range of the demand rate
     # the platform's cost changes no case: its index is 0 for every KPI but the money ones
-    money = {"budget", "cost_per_resolved"}
+    money = {"budget", "cost_per_resolved", "added_budget_per_resident"}
     other = table[(table["parameter"] == "costs.platform") & ~table["kpi"].isin(money)]
     assert "resolution_rate" in set(other["kpi"]) or "escalations" in set(other["kpi"])
     assert np.allclose(other[col], 0.0, atol=1e-9), other[["kpi", col]]
