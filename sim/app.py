@@ -172,7 +172,7 @@ class ClassroomModel(mesa.Model):
     @property
     def day(self) -> int:
         """Days simulated so far."""
-        return self.runs["A"].day
+        return self.runs["A"].reported_day
 
     def step(self) -> None:
         """One day of every run."""
@@ -184,7 +184,7 @@ class ClassroomModel(mesa.Model):
     def levers(self, run: str):
         """The levers in force in ``run`` on its next day (the scenario's, its schedule, moved ones)."""
         m = self.runs[run]
-        return m.p.levers_on(m.day)
+        return m.p.levers_on(m.reported_day)
 
     def slider_value(self, run: str, name: str) -> float:
         return lever_value(self.levers(run), name)
@@ -197,7 +197,7 @@ class ClassroomModel(mesa.Model):
         """Move a lever of ``run`` from its next day on (a schedule entry, as in a scenario file)."""
         with self.lock:
             m = self.runs[run]
-            entry = {"day": m.day, "levers": lever_settings(name, value)}
+            entry = {"day": m.reported_day, "levers": lever_settings(name, value)}
             m.p.schedule = [*m.p.schedule, entry]   # validated by the scenario schema
             self.lesson.levers.setdefault(run, {})[name] = float(value)
 
@@ -217,12 +217,12 @@ class ClassroomModel(mesa.Model):
         with self.lock:
             m = self.runs[run]
             cached = self._snapshots.get(run)
-            if cached is not None and cached[0] == m.day:
+            if cached is not None and cached[0] == m.reported_day:
                 return cached[1]
             summary = m.summary()
             ts = m.timeseries()
             cases = m.cases()
-            days = max(m.day, 1)
+            days = max(m.reported_day, 1)
             res = cases[cases["outcome"] == "resolved"]
             closed = res["closed"].to_numpy(int)
             grass = (res["outcome_level"] == "grassroots").to_numpy()
@@ -239,7 +239,7 @@ class ClassroomModel(mesa.Model):
                 "mobilised": int(m.population.mobilised.sum()),
                 "grassroots": share[: len(ts)] * 100 if len(ts) else np.zeros(0),
             }
-            self._snapshots[run] = (m.day, snap)
+            self._snapshots[run] = (m.reported_day, snap)
             return snap
 
 

@@ -206,6 +206,29 @@ class CaseTable:
         self.parties = parties
         self._cap = new_cap
 
+    def reserve(self, k: int) -> None:
+        """Room for ``k`` more cases without growing (growth never changes results, only speed)."""
+        if self.n + k > self._cap:
+            self._grow(self.n + k)
+
+    def __getstate__(self) -> dict:
+        """Pickled (burn-in cache) without the unused rows; ``__setstate__`` gives them back."""
+        state = dict(self.__dict__)
+        for name in (*CASE_COLUMNS, "parties"):
+            state[name] = state[name][: self.n].copy()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        cap, n = self._cap, self.n
+        for name, (dtype, fill) in CASE_COLUMNS.items():
+            arr = np.full(cap, fill, dtype=dtype)
+            arr[:n] = state[name]
+            setattr(self, name, arr)
+        parties = np.full((cap, MAX_PARTIES), -1, dtype=np.int32)
+        parties[:n] = state["parties"]
+        self.parties = parties
+
     def add(self, k: int, parties: np.ndarray, **columns: np.ndarray) -> np.ndarray:
         """Append ``k`` cases; returns their indices."""
         if self.n + k > self._cap:

@@ -120,7 +120,8 @@ def write_run(out: Path, model, extra_meta: dict | None = None, csv: bool = Fals
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False, default=_plain) + "\n")
         (tmp / "scenario.toml").write_text(scenario_toml(model.config), encoding="utf-8")
         meta = {**versions(), "seed": model.config.seed, "scenario": model.config.name,
-                "preset": model.config.preset, "days": model.day, "git_commit": git_commit(),
+                "preset": model.config.preset, "days": model.reported_day,
+                "burn_in": model.day0, "burn_in_source": model.burn_in_source, "git_commit": git_commit(),
                 "command": " ".join(sys.argv), **(extra_meta or {})}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         written = []

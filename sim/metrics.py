@@ -2,6 +2,13 @@
 
 Daily figures come from counters the model bumps as events happen plus a few whole-array
 reductions, so collecting them costs almost nothing (no reporter scans agents).
+
+Everything here covers the reported period (MODEL §12.1): days are reported days (internal day
+minus ``model.day0``); the case log and the summary's case counts hold the cases of the period,
+those open at day 0 (created in the burn-in, ``created`` < 0) and those created since
+(``in_period``); events are counted when they happen in the period (a case found in the burn-in
+and resolved in the period counts as resolved, not as detected), rates are ratios of the
+period's events; totals (budget, person-days, utilisation, turnover) start at day 0.
 """
 
 from __future__ import annotations
@@ -72,7 +79,7 @@ def day_row(model) -> dict:
     ev = model.units.evaluated()
     kind = model.units.kind[ev]
     comm, dept = ev[kind == Handler.COMMUNITY], ev[kind == Handler.DEPARTMENT]
-    row = {"day": model.day, **model.today}
+    row = {"day": model.day - model.day0, **model.today}  # reported day (negative in the burn-in)
     row.update(
         latent=int(states[State.LATENT]),
         active=int(states[State.ACTIVE]),
@@ -109,12 +116,30 @@ def _levels_path(mask: np.ndarray) -> np.ndarray:
     return np.array([paths[m] for m in mask], dtype=object)
 
 
+def in_period(model) -> np.ndarray:
+    """Mask over the case table: the cases of the reported period (open at day 0, or created since)."""
+    closed = model.table.column("closed")
+    return (closed < 0) | (closed >= model.day0)
+
+
+def _missing_where(values: np.ndarray, never: np.ndarray) -> pd.arrays.IntegerArray:
+    """``values`` as a nullable integer column, missing (<NA>) where ``never``."""
+    out = pd.array(values, dtype="Int32")
+    out[never] = pd.NA
+    return out
+
+
 def case_log(model) -> pd.DataFrame:
-    """One row per case: what it was, how it was found, where it went, how it ended."""
+    """One row per case of the reported period: what it was, how it was found, where it went, how
+    it ended. Days are reported days (``created`` < 0: emerged in the burn-in, open at day 0);
+    ``detected`` and ``closed`` are missing (<NA>) for a case not found or not closed."""
     cs = model.table
-    n = cs.n
-    col = cs.column
-    closed = col("closed")
+    keep = np.flatnonzero(in_period(model))
+
+    def col(name):
+        return cs.column(name)[keep]
+
+    closed, detected, created = col("closed"), col("detected"), col("created")
     end = np.where(closed >= 0, closed, model.day)
     channel_names = np.array([c.name.lower() for c in Channel] + ["none"], dtype=object)
     state_names = np.array([s.name.lower() for s in State], dtype=object)
@@ -122,7 +147,7 @@ def case_log(model) -> pd.DataFrame:
     handler_names = np.array([h.name.lower() for h in Handler] + ["none"], dtype=object)
     eruption_names = np.array([e.name.lower() for e in Eruption], dtype=object)
     return pd.DataFrame({
-        "case": np.arange(n),
+        "case": keep,
         "type": pd.Categorical.from_codes(col("type"), TYPE_NAMES),
         "family": np.where(col("family") == 1, "demand", "dispute"),
         "severity_initial": col("severity0"),
@@ -133,9 +158,9 @@ def case_log(model) -> pd.DataFrame:
         "community": col("community"),
         "street": col("street"),
         "district": col("district"),
-        "created": col("created"),
-        "detected": col("detected"),
-        "closed": closed,
+        "created": created - model.day0,
+        "detected": _missing_where(detected - model.day0, detected < 0),
+        "closed": _missing_where(closed - model.day0, closed < 0),
         "channel": channel_names[col("channel")],
         "levels_visited": _levels_path(col("visited")),
         "escalations": col("escalations"),
@@ -143,8 +168,8 @@ def case_log(model) -> pd.DataFrame:
         "whistled": col("whistled"),
         "concealed": col("concealed"),
         "reopened": col("reopened"),
-        "days": end - col("created"),  # from emergence to closure (or to the end of the run)
-        "days_handled": np.where(col("detected") >= 0, end - col("detected"), -1),  # from detection
+        "days": end - created,  # from emergence to closure (or to the end of the run)
+        "days_handled": _missing_where(end - detected, detected < 0),  # from detection (<NA>: never found)
         "outcome": state_names[col("state")],
         "outcome_level": level_names[col("outcome_level")],
         "outcome_handler": handler_names[col("outcome_handler")],
@@ -192,11 +217,29 @@ def network_snapshot(model) -> NetworkSnapshot:
     edges = pd.DataFrame([{"source": u, "target": v, "relation": k, "weight": float(d.get("weight", 1.0))}
                           for u, v, k, d in G.edges(keys=True, data=True)],
                          columns=["source", "target", "relation", "weight"])
-    return NetworkSnapshot(nodes, edges, int(model.day), model.p.name, int(model.p.seed))
+    return NetworkSnapshot(nodes, edges, int(model.day - model.day0), model.p.name, int(model.p.seed))
 
 
 def _rate(num: float, den: float) -> float:
     return float(num / den) if den > 0 else float("nan")
+
+
+class Period:
+    """The case table restricted to the reported period (``in_period``), in internal days.
+
+    ``col(name)`` is a column over the period's cases; ``found`` marks those detected in the
+    period, ``closed_in`` those closed in it (every outcome of a period case is), ``judged``
+    the outcomes someone experienced (faded cases excluded)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.index = np.flatnonzero(in_period(model))
+        self.found = self.col("detected") >= model.day0
+        self.judged = ~np.isnan(self.col("satisfaction"))  # closed in the period (or never judged)
+        self.days = max(model.day - model.day0, 1)
+
+    def col(self, name: str) -> np.ndarray:
+        return self.model.table.column(name)[self.index]
 
 
 LAND = TYPE_NAMES.index("land")
@@ -215,15 +258,17 @@ DISTRICT_IDENTITY = ("district", "name", "name_zh", "type", "type_zh")
 
 def district_table(model) -> pd.DataFrame:
     """One row per district (MODEL §12.7): its name, type and size, and the run's KPIs computed over
-    the cases that arose in it (a case belongs to the district of its community) and its residents.
+    the cases of the reported period in it (a case belongs to the district of its community; as in
+    ``summary``: ``cases`` arose in the period, outcomes and detections are the period's) and its residents.
     Counts are of simulated cases and residents; per-resident figures are per simulated resident per
     year (the same at any ``population_scale``). ``staff_cost_per_resident_year`` is what the
     district's own units (community workers, street offices, social organisations' purchased
     services, the district centre and departments) cost a year at the run's end, plus the per-resident
     programmes (platform, automation, moral education); city units are not shared out."""
     from .params import DISTRICT_TYPE_ZH
-    t, pop, cs = model.territory, model.population, model.table
-    col = cs.column
+    t, pop = model.territory, model.population
+    p = Period(model)  # the reported period's cases (MODEL §12.1)
+    col = p.col
     D = t.n_districts
     district, state = col("district"), col("state")
 
@@ -231,14 +276,15 @@ def district_table(model) -> pd.DataFrame:
         return np.bincount(district if mask is None else district[mask], minlength=D)
 
     residents = np.bincount(t.community_district[pop.community], minlength=D)
-    years = max(model.day, 1) / 365.0
-    judged = ~np.isnan(col("satisfaction"))
+    years = p.days / 365.0
+    judged = p.judged
+    new = col("created") >= model.day0  # arose in the period
     resolved = state == State.RESOLVED
     erupted = state == State.ERUPTED
     eruption = col("eruption")
     group = collective_petitions(col)
     land = col("type") == LAND
-    cases, outcomes, n_group = count(), count(judged), count(group)
+    cases, outcomes, n_group = count(new), count(judged), count(group)
     trust = np.bincount(t.community_district[pop.community], weights=pop.trust, minlength=D) / np.maximum(residents, 1)
     # the district's own units' yearly cost (staff paid whether busy or not, as in costs.daily)
     u, c = model.units, model.p.costs
@@ -265,9 +311,9 @@ def district_table(model) -> pd.DataFrame:
         "streets": np.bincount(t.street_district, minlength=D),
         "communities": np.bincount(t.community_district, minlength=D),
         "cases": cases,
-        "land_share_new": count(land) / np.where(cases > 0, cases, np.nan),
+        "land_share_new": count(land & new) / np.where(cases > 0, cases, np.nan),
         "cases_per_1000_year": 1000.0 * cases / np.maximum(residents, 1) / years,
-        "detected": count(col("detected") >= 0),
+        "detected": count(p.found),
         "resolved": count(resolved),
         "outcomes": outcomes,
         "resolution_rate": count(resolved & judged) / np.where(outcomes > 0, outcomes, np.nan),
@@ -304,23 +350,25 @@ def hotline_measures(model) -> dict:
     }
 
 
-def calibration_measures(model) -> dict:
-    """The quantities of CALIBRATION.md as the model measures them (see docs/CALIBRATION.md).
+def calibration_measures(model, period: Period | None = None) -> dict:
+    """The quantities of CALIBRATION.md as the model measures them in the reported period (see
+    docs/CALIBRATION.md).
 
     C1, C3, C4 and C5 are people's-mediation statistics: they count the interpersonal disputes
     that mediation can settle, i.e. those that need no department's decision (the others are in
-    the department figures, C8). Department requests (C8) count every detected one, so a request
-    still open at the end is not resolved ("every request acknowledged"); C13 counts the demands
-    on units that reached one.
+    the department figures, C8). Department requests (C8) count every one detected in the
+    period, so a request still open at the end is not resolved ("every request acknowledged");
+    C13 counts the demands on units that reached one.
     """
-    col = model.table.column
-    state, detected = col("state"), col("detected") >= 0
+    p = period or Period(model)
+    col = p.col
+    state, detected = col("state"), p.found
     dispute = (col("family") == 0) & ~col("needs_dept")
-    judged = ~np.isnan(col("satisfaction"))
+    judged = p.judged
     resolved = state == State.RESOLVED
     closed = resolved | (state == State.SUPERFICIAL)
     found = dispute & detected
-    per_year = 365.0 / max(model.day, 1)
+    per_year = 365.0 / p.days
     dept = col("needs_dept") & detected
     return {
         "disputes_per_1000_year": 1000.0 * found.sum() / model.population.n * per_year,
@@ -338,17 +386,20 @@ def calibration_measures(model) -> dict:
 
 
 def summary(model) -> dict:
-    """The run's KPIs. Rates over cases that reached an outcome; ``dept_*`` over those that needed a department."""
-    cs, ts = model.table, model.totals
-    col = cs.column
+    """The run's KPIs over the reported period. Rates over cases that reached an outcome in the
+    period; ``dept_*`` over those that needed a department; counts of outcomes are the period's
+    (a case open at day 0 counts when it closes); ``cases_total`` the cases created in the period,
+    ``cases_open_start`` those open at day 0; stocks (``*_end``) at the end."""
+    p, ts = Period(model), model.totals
+    col = p.col
     state = col("state")
-    judged = ~np.isnan(col("satisfaction"))          # outcomes someone experienced (faded cases excluded)
+    judged = p.judged
     resolved = state == State.RESOLVED
     superficial = state == State.SUPERFICIAL
     dept = col("needs_dept") & judged
     res_level = col("outcome_level")[resolved]
     days = (col("closed") - np.maximum(col("detected"), col("created")))[resolved]
-    found = col("detected") >= 0
+    found = p.found
     to_detect = (col("detected") - col("created"))[found]  # brewing time before a case was found
     flows = {k: sum(r[k] for r in model.rows) for k in FLOWS}
     n_res = int(resolved.sum())
@@ -357,15 +408,18 @@ def summary(model) -> dict:
     per_comm_res = np.bincount(col("community")[resolved & judged], minlength=model.territory.n_communities)
     enough = per_comm_out >= 5
     comm_rates = per_comm_res[enough] / per_comm_out[enough]
+    created = col("created") >= model.day0
     return {
         "scenario": model.p.name,
         "seed": model.p.seed,
         "preset": model.p.preset,
         "residents": int(model.population.n),
         "communities": int(model.territory.n_communities),
-        "days": int(model.day),
-        "cases_total": int(cs.n),
-        "detected": int((col("detected") >= 0).sum()),
+        "days": int(model.day - model.day0),
+        "burn_in": int(model.day0),
+        "cases_total": int(created.sum()),
+        "cases_open_start": int((~created).sum()),
+        "detected": int(found.sum()),
         "resolved": n_res,
         "closed_superficially": int(flows["closed_superficially"]),
         "reopened": int(flows["reopened"]),
@@ -374,7 +428,7 @@ def summary(model) -> dict:
         "withdrawn": int((state == State.WITHDRAWN).sum()),
         "open_end": int((state <= State.ACTIVE).sum()),
         "resolution_rate": _rate(n_res, judged.sum()),
-        "resolved_per_detected": _rate(n_res, (col("detected") >= 0).sum()),
+        "resolved_per_detected": _rate(n_res, found.sum()),
         "closure_rate_reported": _rate((resolved | superficial).sum(), judged.sum()),
         "median_days_to_resolve": float(np.median(days)) if len(days) else float("nan"),
         "p90_days_to_resolve": float(np.percentile(days, 90)) if len(days) else float("nan"),
@@ -382,15 +436,15 @@ def summary(model) -> dict:
         "share_resolved_grassroots": _rate((res_level == Level.GRASSROOTS).sum(), n_res),
         "share_resolved_street": _rate((res_level == Level.STREET).sum(), n_res),
         "share_resolved_above_street": _rate((res_level >= Level.DISTRICT).sum(), n_res),
-        "escalations": int(col("escalations").sum()),
+        "escalations": int(flows["escalations"]),
         "escalations_to_street": int(flows["escalations_to_street"]),
         "escalations_to_district": int(flows["escalations_to_district"]),
         "escalations_to_city": int(flows["escalations_to_city"]),
-        "bounces": int(col("bounces").sum()),
+        "bounces": int(flows["bounces"]),
         "routing_accuracy": _rate(flows["routings_correct"], flows["routings"]),
         "whistles": int(flows["whistles"]),
-        "petitions": int((col("eruption") == Eruption.PETITION).sum()),
-        "collective_incidents": int((col("eruption") == Eruption.COLLECTIVE_INCIDENT).sum()),
+        "petitions": int(flows["petitions"]),
+        "collective_incidents": int(flows["collective_incidents"]),
         "backlog_end": int((col("backlog") & (state == State.ACTIVE)).sum()),
         "trust_mean_end": float(model.population.trust.mean()),
         "grievance_mean_end": float(model.population.grievance.mean()),
@@ -399,7 +453,7 @@ def summary(model) -> dict:
         "dept_satisfaction": float(col("satisfaction")[dept].mean()) if dept.any() else float("nan"),
         "community_resolution_gap": float(np.percentile(comm_rates, 90) - np.percentile(comm_rates, 10))
         if len(comm_rates) else float("nan"),
-        **calibration_measures(model),
+        **calibration_measures(model, p),
         "worker_utilisation_mean": float(np.mean(ts.utilisation)) if ts.utilisation else float("nan"),
         "worker_turnover": _rate(ts.workers_left, ts.worker_years),
         "staff_turnover": _rate(ts.staff_left, ts.staff_years),

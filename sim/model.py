@@ -14,7 +14,7 @@ from random import Random
 import mesa
 import numpy as np
 
-from . import metrics
+from . import burnin, metrics
 from .actors import build_actors
 from .city import Units, build_org_network, build_territory
 from .disputes import CaseTable, CaseView, State, type_table
@@ -44,7 +44,14 @@ class CoGovernanceModel(mesa.Model):
     Args:
         scenario: a ``Scenario``, a TOML path, a built-in scenario name, a dict or None.
         seed: run seed; overrides the scenario's.
-        **overrides: top-level scenario fields (``preset``, ``days``...).
+        cache: use the burn-in cache (``sim.burnin``); None: unless ``COGOV_CACHE=off``.
+        **overrides: top-level scenario fields (``preset``, ``days``, ``burn_in``...).
+
+    Days (MODEL §12.1): the constructor builds the city and runs ``burn_in`` days under the
+    baseline's levers (or loads that state from the cache); then the scenario's levers take
+    effect and reported day 0 begins. ``day`` is the internal day, which keeps counting through
+    the burn-in (mechanisms use it); ``day0`` is the internal day of reported day 0 and
+    ``reported_day`` = ``day - day0``. Outputs and the schedule are in reported days.
 
     Shared state: ``table`` (the cases, ``sim.disputes.CaseTable``), ``population`` (the
     residents), ``units`` (the index space of every unit that holds cases) with the per-unit
@@ -59,13 +66,24 @@ class CoGovernanceModel(mesa.Model):
         True
     """
 
-    def __init__(self, scenario: Scenario | str | dict | None = None, seed: int | None = None, **overrides):
+    def __init__(self, scenario: Scenario | str | dict | None = None, seed: int | None = None,
+                 cache: bool | None = None, **overrides):
         sc = load_scenario(scenario, seed=seed, **overrides)
+        t0 = time.perf_counter()
+        #: where the state at day 0 came from: "cache", "built" (and cached) or "built, not cached"
+        self.burn_in_source = burnin.burned_in(self, burnin.city_scenario(sc), CoGovernanceModel._build, cache)
+        self.burn_in_seconds = time.perf_counter() - t0  # build and burn-in, or loading them
+        self._start_reporting(sc)
+
+    def _build(self, sc: Scenario) -> None:
+        """Build the city of the burn-in scenario ``sc`` and run its ``burn_in`` days (MODEL §12.1)."""
+        t0 = time.perf_counter()
         self.config = self.p = sc  # (Mesa 3.5 reserves `scenario`)
         self.streams = Streams(sc.seed)
-        super().__init__(rng=self.streams.integer("mesa"))
+        mesa.Model.__init__(self, rng=self.streams.integer("mesa"))
         self.random = Random(self.streams.integer("mesa"))  # full width, for shuffle_do
-        self.day = 0
+        self.day = 0         # internal day: counts through the burn-in (mechanisms use it)
+        self.day0 = sc.burn_in  # the internal day that is reported day 0
         self.levers = sc.levers_on(0)
         self.types = type_table()
 
@@ -85,21 +103,45 @@ class CoGovernanceModel(mesa.Model):
         self.strategy = initial_strategy(U, self.units.evaluated(), sc.evaluation)
         self.effort, self.paperwork, self.superficial, self.conceal = (self.strategy[:, i] for i in range(4))
 
-        self.table = CaseTable(capacity=self._expected_cases())
+        self.table = CaseTable(capacity=self._expected_cases(sc.burn_in))
         build_actors(self)
         self.totals = metrics.Totals()
         self.costs = Costs(self)
         self.mechanisms = Mechanisms(self)
         self.rows: list[dict] = []
+        self.burn_in_rows: list[dict] = []
         self.today = metrics.new_day()
         self.timings: dict[str, float] | None = None  # set to {} to time each stage of the day
         self._resident_views: dict[int, Resident] = {}
         self._apply_levers()
+        t1 = time.perf_counter()
+        for _ in range(sc.burn_in):
+            self.step()
+        #: wall seconds of building the city and of running the burn-in (kept in the cache entry)
+        self.build_timings = {"build": t1 - t0, "burn_in": time.perf_counter() - t1}
 
-    def _expected_cases(self) -> int:
+    def _start_reporting(self, sc: Scenario) -> None:
+        """Reported day 0: the run's own scenario, levers and schedule take over; what is reported
+        (the daily rows, totals, utilisation, turnover, costs) starts from here."""
+        self.config = self.p = sc
+        self.burn_in_rows, self.rows = self.rows, []
+        self.totals = metrics.Totals()
+        self.table.reserve(self._expected_cases(sc.days))
+        self.today = metrics.new_day()
+        new = sc.levers_on(0)
+        if new != self.levers:
+            self.levers = new
+            self._apply_levers()
+
+    def _expected_cases(self, days: int) -> int:
         e = self.p.emergence
         per_day = self.population.n * (e.disputes_per_1000_year / 1000 + e.demands_per_resident_year) / 365
-        return int(per_day * self.p.days * 1.1) + 1024
+        return int(per_day * days * 1.1) + 1024
+
+    @property
+    def reported_day(self) -> int:
+        """Days reported so far: the reported day that runs next (0 right after the burn-in)."""
+        return self.day - self.day0
 
     def _apply_levers(self) -> None:
         """The levers in force changed: each mechanism and the costs take their consequences."""
@@ -159,7 +201,7 @@ class CoGovernanceModel(mesa.Model):
 
     def _start_day(self) -> None:
         self.today = metrics.new_day()
-        new = self.p.levers_on(self.day)
+        new = self.p.levers_on(self.day - self.day0)  # schedule days are reported days
         if new != self.levers:
             self.levers = new
             self._apply_levers()
@@ -169,11 +211,12 @@ class CoGovernanceModel(mesa.Model):
         self.totals.add_day(self)
 
     def run(self, days: int | None = None, progress=None) -> "CoGovernanceModel":
-        """Run ``days`` more days (default: the scenario's). ``progress`` is called with each day."""
+        """Run ``days`` more reported days (default: the scenario's). ``progress`` is called with
+        each day (the number of days reported so far)."""
         for _ in range(self.p.days if days is None else int(days)):
             self.step()
             if progress is not None:
-                progress(self.day)
+                progress(self.reported_day)
         return self
 
     # ------------------------------------------------------------------------------------------
@@ -201,7 +244,7 @@ class CoGovernanceModel(mesa.Model):
         if ((state < 0) | (state >= len(State))).any():
             return ["a case has an unknown state"]
         counts = np.bincount(state, minlength=len(State))
-        created = sum(r["new_cases"] for r in self.rows)  # as counted when they emerged
+        created = sum(r["new_cases"] for r in (*self.burn_in_rows, *self.rows))  # as counted when they emerged
         if created != counts.sum():
             problems.append("cases created != open + closed")
         if ((closed >= 0) != (state > State.ACTIVE)).any():
@@ -229,9 +272,10 @@ class CoGovernanceModel(mesa.Model):
         held = idx[cs.holder[idx] >= 0]
         return np.bincount(cs.holder[held], minlength=self.units.n)
 
-    def timeseries(self):
-        """One row per simulated day (pandas DataFrame)."""
-        return metrics.timeseries(self.rows)
+    def timeseries(self, burn_in: bool = False):
+        """One row per reported day (pandas DataFrame); ``burn_in=True``: the burn-in's days
+        instead (days -burn_in..-1), to see the city settle."""
+        return metrics.timeseries(self.burn_in_rows if burn_in else self.rows)
 
     def cases(self):
         """One row per case (pandas DataFrame): the case log."""

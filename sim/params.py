@@ -188,6 +188,8 @@ def district_layout(preset: str, n_districts: int, d: Districts) -> list[tuple[s
 
 
 class Levers(Section):
+    """The levers; their defaults are the baseline's (``scenarios/baseline.toml``), which also run the burn-in."""
+
     authority_devolution: Share = F(0.1, "赋权: authority moved to communities and streets [0-1] (seed 001, 004)")
     resources_follow: Share = F(0.0, "人随事走钱随事拨: share of the devolved work's staff moved down from departments [0-1] (seed 001)")
     whistle_power: Share = F(0.0, "吹哨报到: how surely and fast departments answer a street's whistle [0-1] (seed 004)")
@@ -413,7 +415,7 @@ class Costs(Section):
 class ScheduleEntry(Section):
     """Lever values that take effect from ``day`` on (a reform switched on after a warm-up)."""
 
-    day: int = F(..., "first day the values apply [day]", ge=0)
+    day: int = F(..., "first reported day the values apply (day 0 follows the burn-in) [day]", ge=0)
     levers: dict[str, float] = Field(..., description="lever name -> new value")
 
     @model_validator(mode="after")
@@ -431,7 +433,10 @@ class Scenario(Section):
     name: str = F("scenario", "short name")
     description: str = F("", "what the scenario represents")
     preset: PresetName = F("city", "structure preset: classroom, city or tianjin (MODEL §2.1)")
-    days: int = F(365, "days to simulate [days]", ge=1, le=36500)
+    days: int = F(365, "reported days to simulate, after the burn-in [days]", ge=1, le=36500)
+    burn_in: int = F(365, "days the city runs before reported day 0 under the baseline's levers (the schema's lever "
+                          "defaults), so a run starts from a city that has been running; not reported [days] "
+                          "(MODEL §12.1)", ge=0, le=36500)
     seed: int = F(1, "run seed (MODEL §8)", ge=0)
     structure: Structure = Structure()
     districts: Districts = Districts()

@@ -312,9 +312,12 @@ KPIS: dict[str, Kpi] = {k.name: k for k in (
     # the run
     _kpi("residents", "Residents (simulated)", "模拟居民数", "residents", 0, "count", True),
     _kpi("communities", "Communities", "社区数", "communities", 0, "count", True),
-    _kpi("days", "Days simulated", "模拟天数", "days", 0, "days", False, fmt="{:,.0f}"),
+    _kpi("days", "Days reported", "报告天数", "days", 0, "days", False, fmt="{:,.0f}"),
+    _kpi("burn_in", "Burn-in days before day 0 (not reported)", "第0天前的预热天数（不报告）", "days", 0, "days", False,
+         fmt="{:,.0f}"),
     # counts of cases and events (directions on counts that depend on how many cases arose are 0)
-    _kpi("cases_total", "Cases so far", "累计案件", "cases", 0, "count", True),
+    _kpi("cases_total", "New cases in the period", "期内新发案件", "cases", 0, "count", True),
+    _kpi("cases_open_start", "Open at day 0 (from the burn-in)", "第0天未结案件（预热期遗留）", "cases", 0, "count", True),
     _kpi("detected", "Cases detected", "已发现案件", "cases", 0, "count", True),
     _kpi("resolved", "Resolved", "实际解决", "cases", 0, "count", True),
     # a superficial closure is a failure reported as a success; every reopening is one coming back worse

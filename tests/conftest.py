@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import pytest
 
 from sim import CoGovernanceModel, load_scenario
@@ -30,3 +34,15 @@ def make_model(base: str = "baseline", preset: str = "classroom", days: int = 60
 @pytest.fixture
 def model_factory():
     return make_model
+
+
+# The burn-in cache (sim.burnin) of this test session: a fresh folder, so tests never read a
+# user's cache (or a stale one) and every entry they use was built by this code. Set at import,
+# before any model is built, so that subprocesses (the CLI tests) inherit it.
+_CACHE = tempfile.mkdtemp(prefix="cogov-test-burnin-")
+os.environ["COGOV_CACHE_DIR"] = _CACHE
+os.environ.pop("COGOV_CACHE", None)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_CACHE, ignore_errors=True)

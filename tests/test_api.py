@@ -51,14 +51,14 @@ def test_model_accepts_a_name_with_overrides():
 
 def test_step_advances_one_day_and_run_returns_the_model():
     m = make_model(days=10)
-    assert m.day == 0
+    assert m.reported_day == 0 and m.day == m.day0 == m.p.burn_in  # the internal day counts the burn-in
     m.step()
-    assert m.day == 1
+    assert m.reported_day == 1
     assert len(m.timeseries()) == 1
     assert m.run(4) is m
-    assert m.day == 5
+    assert m.reported_day == 5
     assert m.run() is m          # default: the scenario's days, from where it stands
-    assert m.day == 15
+    assert m.reported_day == 15
 
 
 def test_outputs_have_one_row_per_day_and_per_case():
@@ -67,7 +67,10 @@ def test_outputs_have_one_row_per_day_and_per_case():
     assert isinstance(ts, pd.DataFrame) and isinstance(cases, pd.DataFrame) and isinstance(summary, dict)
     assert len(ts) == 25 and ts["day"].tolist() == list(range(25))
     assert m.table.n > 0
-    assert len(cases) == m.table.n == summary["cases_total"]
+    # the case log: the cases open at day 0 (created in the burn-in) and those created since
+    assert len(cases) == summary["cases_open_start"] + summary["cases_total"]
+    assert summary["cases_open_start"] == (cases["created"] < 0).sum() > 0
+    assert summary["cases_total"] == (cases["created"] >= 0).sum() == ts["new_cases"].sum()
     assert summary["days"] == 25 and summary["residents"] == m.population.n
     assert m.check_invariants() == []
 
@@ -95,7 +98,7 @@ def test_schedule_changes_the_levers_in_force_on_its_day():
 @pytest.mark.parametrize("name", BUILTIN)
 def test_every_builtin_scenario_runs_at_the_classroom_preset(name):
     m = CoGovernanceModel(name, seed=1, preset="classroom").run(5)
-    assert m.day == 5 and len(m.timeseries()) == 5
+    assert m.reported_day == 5 and len(m.timeseries()) == 5
     assert m.territory.n_communities == PRESETS["classroom"]["communities"]
     assert m.check_invariants() == []
 

@@ -191,7 +191,8 @@ def test_invariants_hold_every_day(scenario):
         assert cs.n == n_open + n_closed, day
         row = m.rows[-1]
         assert row["open"] == n_open and row["latent"] == counts[State.LATENT], day
-    ts = m.timeseries()
+    ts = pd.concat([m.timeseries(burn_in=True), m.timeseries()])  # the whole history: burn-in and reported days
+    assert ts["day"].tolist() == list(range(-m.day0, days))
     counts = np.bincount(m.table.state[: m.table.n], minlength=len(State))
     assert ts["new_cases"].sum() == m.table.n
     # terminal outcomes never reopen, superficial closures may: the daily flows add up to the table

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ..params import PRESETS, ScenarioError
+from .cache import add_no_cache_option, honours_no_cache
 from .common import check_days, fail, failed_runs, interrupted, print_written, warn_unreached_schedule
 
 
@@ -25,10 +26,12 @@ def add_parser(sub) -> None:
     cmp_.add_argument("--workers", type=int, help="worker processes (default: all cores)")
     cmp_.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes")
     cmp_.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
+    add_no_cache_option(cmp_)
     cmp_.add_argument("-q", "--quiet", action="store_true")
     cmp_.set_defaults(func=cmd_compare)
 
 
+@honours_no_cache
 def cmd_compare(args) -> int:
     from ..experiments.compare import DEFAULT_SCENARIOS, analyse, compare_tasks, load_scenarios, run_comparison
     from ..experiments.sweep import fingerprint

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ..params import PRESETS, ScenarioError, load_scenario
+from .cache import add_no_cache_option, honours_no_cache
 from .common import fail, interrupted, progress, warn_unreached_schedule
 
 WRITTEN = "timeseries.parquet, cases.parquet, districts.parquet, summary.json, scenario.toml, meta.json"
@@ -22,10 +23,12 @@ def add_parser(sub) -> None:
     run.add_argument("--preset", choices=sorted(PRESETS), help="structure preset (default: the scenario's)")
     run.add_argument("--out", help="output folder (default: out/NAME_PRESET_seedN)")
     run.add_argument("--csv", action="store_true", help="also write the tables as CSV")
+    add_no_cache_option(run)
     run.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     run.set_defaults(func=cmd_run)
 
 
+@honours_no_cache
 def cmd_run(args) -> int:
     from ..io import OutputError, check_writable, write_run
     from ..metrics import kpi_table
@@ -56,12 +59,14 @@ def cmd_run(args) -> int:
             bar.close()
     wall = time.perf_counter() - t0
     try:
-        write_run(out, model, {"wall_seconds": round(wall, 3), "build_seconds": round(build, 3)}, csv=args.csv)
+        write_run(out, model, {"wall_seconds": round(wall, 3), "build_seconds": round(build, 3)},
+                  csv=args.csv)
     except OSError as exc:
         return fail(f"--out {out}: cannot write results: {exc}")
     if not args.quiet:
         print(f"{scenario.name}: {scenario.preset} preset, {model.population.n:,} residents, "
-              f"{scenario.days} days, seed {scenario.seed} ({wall:.1f} s)")
+              f"{scenario.days} days after a burn-in of {scenario.burn_in} ({model.burn_in_source}), "
+              f"seed {scenario.seed} ({wall:.1f} s)")
         print(kpi_table({scenario.name: model.summary()}))
         print(f"results in {out}/ ({WRITTEN})")
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..registry import SWEEP_KPIS
+from .cache import add_no_cache_option, honours_no_cache
 from .common import fail, failed_runs, interrupted
 
 
@@ -16,6 +17,7 @@ def _sweep_options(p) -> None:
     p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
     p.add_argument("--out", help="sweep folder (default: out/sweeps/NAME); rerun with the same folder to resume")
+    add_no_cache_option(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
 
 
@@ -75,6 +77,7 @@ def _start_sweep(args, sampler: str | None = None):
     return spec, out, report
 
 
+@honours_no_cache
 def cmd_sweep(args) -> int:
     started = _start_sweep(args)
     if isinstance(started, int):
@@ -116,6 +119,7 @@ def cmd_results(args) -> int:
     return 0
 
 
+@honours_no_cache
 def cmd_sensitivity(args) -> int:
     from ..experiments.analysis import kpi_columns, sensitivity_table
     from ..experiments.spec import problem, sample_points

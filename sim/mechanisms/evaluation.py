@@ -175,7 +175,7 @@ class Evaluation(Mechanism):
 
     def step(self) -> None:
         m = self.model
-        if (m.day + 1) % m.p.evaluation.period == 0:
+        if (m.day - m.day0 + 1) % m.p.evaluation.period == 0:  # periods end with the burn-in (reported days)
             self.evaluate()
 
     # ------------------------------------------------------------------------------------------
