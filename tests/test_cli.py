@@ -172,14 +172,21 @@ def test_run_cases_has_one_row_per_case(run30):
     missing = [c for c in CASE_COLUMNS if c not in cases.columns]
     assert not missing
     assert len(cases) > 0
-    assert len(cases) == summary["cases_total"] == ts["new_cases"].sum()
-    assert cases["case"].tolist() == list(range(len(cases)))
+    # the cases of the reported period: open at day 0 (created in the burn-in) and created since
+    new = cases["created"] >= 0
+    assert len(cases) == summary["cases_open_start"] + summary["cases_total"]
+    assert new.sum() == summary["cases_total"] == ts["new_cases"].sum()
+    assert (~new).sum() == summary["cases_open_start"] > 0
+    assert cases["case"].is_monotonic_increasing and cases["case"].is_unique
     assert set(cases["outcome"]) <= {"latent", "active", "resolved", "superficial", "erupted", "withdrawn"}
     assert set(cases["channel"]) <= {"report", "patrol", "data", "hotline", "none"}
-    assert (cases["channel"] != "none").sum() == summary["detected"] == ts["detected"].sum()
+    found = cases["detected"].notna() & (cases["detected"] >= 0)  # found in the period
+    assert found.sum() == summary["detected"] == ts["detected"].sum()
     for ch in ("report", "patrol", "data", "hotline"):
-        assert (cases["channel"] == ch).sum() == ts[f"detected_{ch}"].sum()
-    assert (cases["days"] >= 0).all() and (cases["days"] <= 30).all()
+        assert (found & (cases["channel"] == ch)).sum() == ts[f"detected_{ch}"].sum()
+    assert (cases["channel"][cases["detected"].isna()] == "none").all()
+    assert (cases["days"] >= 0).all() and (cases.loc[new, "days"] <= 30).all()
+    assert (cases["days"] <= 30 + summary["burn_in"]).all()
     assert ((cases["severity"] >= 0) & (cases["severity"] <= 1)).all()
 
 
