@@ -9,7 +9,8 @@ shares them starts from the same city (common random numbers, burn-in included).
 The burned-in state is cached so that comparisons and sweeps do not pay it again. An entry is
 the whole model (every mechanism, actor, array and random stream; pickled with numpy views kept
 as views of their base arrays), keyed by a hash of the burn-in scenario and a code fingerprint
-(the model's sources under ``sim/``, numpy, mesa, scipy, networkx and Python versions).
+(the model's sources under ``sim/``, numpy, mesa, scipy, networkx and Python versions). The
+state is pickled straight into the entry's file (no second copy of it in memory).
 
 - Where: ``$COGOV_CACHE_DIR``, else ``$XDG_CACHE_HOME/cogov/burnin``, else
   ``~/.cache/cogov/burnin``. ``COGOV_CACHE=off`` (or ``CoGovernanceModel(..., cache=False)``,
@@ -47,11 +48,15 @@ from .params import Levers, Scenario
 #: First bytes of an entry (the format's version is in it).
 MAGIC = b"COGOV-BURNIN-1\n"
 SUFFIX = ".burnin"
+#: Bytes reserved for the JSON header (written after the payload, so padded to a fixed size).
+HEADER_BYTES = 4096
 #: Fields of the scenario that do not shape the city at day 0 (they are reset in the burn-in scenario).
 NOT_IN_KEY = ("name", "description", "levers", "schedule", "days")
 #: Parts of ``sim/`` that never run inside a model (the fingerprint ignores them).
-NOT_MODEL_CODE = ("cli", "report", "experiments", "app.py", "docs.py", "bench.py", "burnin.py")
+NOT_MODEL_CODE = ("cli", "report", "experiments", "app.py", "docs.py", "bench.py")
 DEFAULT_MAX_MB = 4096
+#: A temporary file older than this was left by a killed writer (a live one is younger).
+STALE_TMP_SECONDS = 6 * 3600
 
 
 class CacheCorrupt(Exception):
@@ -193,57 +198,123 @@ def entry_path(entry_key: str) -> Path:
     return cache_dir() / f"{entry_key}{SUFFIX}"
 
 
-def encode(entry_key: str, city: Scenario, payload: bytes) -> bytes:
-    """An entry: magic, header length, JSON header (key, checksum, length, what it holds), payload."""
-    header = json.dumps({"key": entry_key, "sha256": hashlib.sha256(payload).hexdigest(), "size": len(payload),
-                         "preset": city.preset, "seed": city.seed, "burn_in": city.burn_in,
-                         "residents": city.n_residents(), "code": code_fingerprint(),
+class _HashingWriter:
+    """A file that hashes and counts what is written through it."""
+
+    def __init__(self, f):
+        self.f, self.hash, self.size = f, hashlib.sha256(), 0
+
+    def write(self, data) -> int:
+        self.hash.update(data)
+        self.size += len(memoryview(data).cast("B"))
+        return self.f.write(data)
+
+
+class _HashingReader:
+    """A file that hashes and counts what is read through it, never past ``limit`` bytes."""
+
+    def __init__(self, f, limit: int):
+        self.f, self.hash, self.size, self.limit = f, hashlib.sha256(), 0, limit
+
+    def _take(self, data: bytes) -> bytes:
+        self.hash.update(data)
+        self.size += len(data)
+        return data
+
+    def read(self, n: int = -1) -> bytes:
+        left = self.limit - self.size
+        return self._take(self.f.read(left if n is None or n < 0 else min(n, left)))
+
+    def readinto(self, buf) -> int:
+        view = memoryview(buf).cast("B")
+        view = view[: max(0, min(len(view), self.limit - self.size))]
+        n = self.f.readinto(view)
+        self._take(view[:n])
+        return n
+
+    def readline(self) -> bytes:
+        return self._take(self.f.readline(max(0, self.limit - self.size)))
+
+
+def _header(entry_key: str, city: Scenario, sha256: str, size: int) -> bytes:
+    header = json.dumps({"key": entry_key, "sha256": sha256, "size": size, "preset": city.preset,
+                         "seed": city.seed, "burn_in": city.burn_in, "residents": city.n_residents(),
+                         "code": code_fingerprint(),
                          "created": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}).encode()
-    return MAGIC + struct.pack("<I", len(header)) + header
+    if len(header) > HEADER_BYTES:  # pragma: no cover - the fields are short
+        raise ValueError("header too long")
+    return header.ljust(HEADER_BYTES)
 
 
 def read_header(f) -> dict:
-    """The header of an open entry (the file positioned at its payload); ``CacheCorrupt`` if malformed."""
+    """The header of an open entry (the file then positioned at its payload); ``CacheCorrupt`` if malformed."""
     if f.read(len(MAGIC)) != MAGIC:
         raise CacheCorrupt("not a burn-in entry of this format")
     raw = f.read(4)
-    if len(raw) != 4:
-        raise CacheCorrupt("truncated header")
-    (n,) = struct.unpack("<I", raw)
+    if len(raw) != 4 or struct.unpack("<I", raw)[0] != HEADER_BYTES:
+        raise CacheCorrupt("truncated or malformed header")
     try:
-        return json.loads(f.read(n))
+        header = json.loads(f.read(HEADER_BYTES))
     except ValueError as exc:
         raise CacheCorrupt(f"malformed header: {exc}") from None
+    if not isinstance(header, dict):
+        raise CacheCorrupt("malformed header")
+    return header
 
 
-def read_entry(path: Path, entry_key: str) -> bytes:
-    """The verified payload of the entry at ``path``; ``CacheCorrupt`` if anything does not match."""
-    with open(path, "rb") as f:
-        header = read_header(f)
-        payload = f.read()
-    if header.get("key") != entry_key:
-        raise CacheCorrupt("entry of another key")
-    if len(payload) != header.get("size"):
-        raise CacheCorrupt(f"truncated: {len(payload)} of {header.get('size')} bytes")
-    if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
-        raise CacheCorrupt("checksum mismatch")
-    return payload
-
-
-def write_entry(path: Path, head: bytes, payload: bytes) -> None:
-    """Write the entry whole or not at all (temporary file in the same folder, then ``os.replace``)."""
+def write_entry(path: Path, entry_key: str, city: Scenario, model) -> int:
+    """Write ``model``'s state as the entry at ``path``, whole or not at all: pickled straight into a
+    temporary file of the cache folder (no copy of the state in memory) while its checksum is
+    computed, the header written last, then the file renamed into place (``os.replace``).
+    Returns the entry's size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(head)
-            f.write(payload)
+        with os.fdopen(fd, "w+b") as f:
+            f.write(MAGIC + struct.pack("<I", HEADER_BYTES) + b" " * HEADER_BYTES)
+            out = _HashingWriter(f)
+            _Pickler(out, model).dump(model.__dict__)
+            f.seek(len(MAGIC) + 4)
+            f.write(_header(entry_key, city, out.hash.hexdigest(), out.size))
             f.flush()
             os.fsync(f.fileno())
+            size = f.seek(0, os.SEEK_END)
         os.replace(tmp, path)
+        return size
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_entry(path: Path, entry_key: str, model) -> None:
+    """Restore the bare ``model`` from the entry at ``path``; ``CacheCorrupt`` (or the error of a
+    damaged pickle) if the key, length or checksum does not match: the state is then not to be used."""
+    with open(path, "rb") as f:
+        header = read_header(f)
+        if header.get("key") != entry_key:
+            raise CacheCorrupt("entry of another key")
+        size = header.get("size")
+        if not isinstance(size, int) or os.fstat(f.fileno()).st_size != f.tell() + size:
+            raise CacheCorrupt(f"truncated or padded: {os.fstat(f.fileno()).st_size - f.tell()} of {size} bytes")
+        src = _HashingReader(f, size)
+        state = _Unpickler(src, model).load()
+        src.read()  # whatever the pickle did not read still counts
+        if src.size != size or src.hash.hexdigest() != header.get("sha256"):
+            raise CacheCorrupt("checksum mismatch")
+    model.__dict__.update(state)
+    _continue_agent_ids(model)
+
+
+def verify(path: Path) -> bool:
+    """Whether the entry at ``path`` is whole: its payload has the length and checksum of its header."""
+    with open(path, "rb") as f:
+        header = read_header(f)
+        h = hashlib.sha256()
+        n = 0
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            n += len(chunk)
+    return n == header.get("size") and h.hexdigest() == header.get("sha256")
 
 
 @contextmanager
@@ -269,12 +340,11 @@ def load_into(model, city: Scenario, path: Path, entry_key: str) -> bool:
     if not path.is_file():
         return False
     try:
-        payload = read_entry(path, entry_key)
-        restore(model, payload)
+        read_entry(path, entry_key, model)
         if model.p != city or model.day != city.burn_in:
             raise CacheCorrupt("entry holds another city")
     except (CacheCorrupt, OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError,
-            ValueError, KeyError, IndexError) as exc:
+            ValueError, KeyError, IndexError, MemoryError, struct.error) as exc:
         model.__dict__.clear()
         model.cache_problem = f"{path.name}: {exc}"
         path.unlink(missing_ok=True)
@@ -289,6 +359,10 @@ def prune(keep: Path | None = None) -> None:
         limit = float(os.environ.get("COGOV_CACHE_MAX_MB", DEFAULT_MAX_MB)) * 2**20
     except ValueError:
         limit = DEFAULT_MAX_MB * 2**20
+    now = time.time()
+    for tmp in cache_dir().glob(f".*{SUFFIX}.*.tmp"):  # left by a writer that was killed
+        if now - tmp.stat().st_mtime > STALE_TMP_SECONDS:
+            tmp.unlink(missing_ok=True)
     files = sorted(cache_dir().glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime)
     total = sum(p.stat().st_size for p in files)
     for p in files:
@@ -317,10 +391,9 @@ def burned_in(model, city: Scenario, build, cache: bool | None = None) -> str:
             problem = model.__dict__.pop("cache_problem", None)
             build(model, city)
             built = True
-            payload = snapshot(model)
+            write_entry(path, entry_key, city, model)
             if problem is not None:  # an entry was there and was not used (the caller may say so)
                 model.cache_problem = problem
-            write_entry(path, encode(entry_key, city, payload), payload)
     except OSError as exc:  # an unwritable cache folder must not stop a run
         if not built:
             model.__dict__.clear()

@@ -183,9 +183,9 @@ def test_step_advances_the_model_and_the_displayed_kpis():
     assert m.day == 2 * app.RENDER_INTERVAL
     after = _kpis(rc)
     assert f"Day {m.day}<" in after
-    cases = int(_cell(after, "Cases so far").replace(",", ""))
+    cases = int(_cell(after, "New cases in the period").replace(",", ""))
     assert cases == m.runs["A"].summary()["cases_total"] > 0
-    assert _cell(before, "Cases so far") == "0"
+    assert _cell(before, "New cases in the period") == "0"
 
 
 def test_reset_restarts_at_day_0_with_the_levers_as_set():
@@ -227,7 +227,7 @@ def test_scenario_picker_rebuilds_with_the_scenarios_levers():
 def test_language_switch_shows_chinese_labels():
     model, rc = _render()
     _toggle(rc, ["English", "中文"], "中文", "zh")
-    assert "累计案件" in _kpis(rc)
+    assert "期内新发案件" in _kpis(rc)
     assert _slider(rc, "街乡吹哨").v_model == 0.0
 
 
@@ -357,7 +357,7 @@ def test_browser_step_changes_the_displayed_kpis(app_server, chromium_browser, t
         page.wait_for_selector(".cogov-kpis", timeout=120_000)
         day = page.locator(".cogov-day")
         assert day.inner_text().strip() == "Day 0"
-        cases = page.locator("tr", has_text="Cases so far").locator(".cogov-kpi-A")
+        cases = page.locator("tr", has_text="New cases in the period").locator(".cogov-kpi-A")
         assert cases.inner_text().strip() == "0"
         page.get_by_role("button", name="Step").click()
         page.wait_for_function("document.querySelector('.cogov-day').innerText.trim() != 'Day 0'", timeout=60_000)

@@ -243,7 +243,7 @@ def test_two_processes_building_the_same_entry_do_not_corrupt_it(cache_dir):
     assert outs[0][1] == outs[1][1]
     path = _entry(cache_dir)
     assert not [p for p in cache_dir.iterdir() if p.suffix == ".tmp" or p.name.startswith(".")]
-    assert burnin.read_entry(path, path.stem)  # whole, and its checksum verifies
+    assert burnin.verify(path)  # whole, and its checksum verifies
     m = CoGovernanceModel(sc)
     assert m.burn_in_source == "cache"
     assert json.dumps(m.run().summary(), sort_keys=True) == outs[0][1]

@@ -205,7 +205,7 @@ def _whistle_run(seed: int, whistle_power: float, days: int = 365, w_local: floa
         handler0, work0 = cs.handler[:n].copy(), cs.work[:n].copy()
         handle()
         for i in np.flatnonzero((handler0 == Handler.DEPARTMENT) & (cs.work[:n] < work0)):
-            first_work.setdefault(int(i), m.day)
+            first_work.setdefault(int(i), m.reported_day)
 
     handling.step = handle_and_record
     whistled_on: dict[int, int] = {}
@@ -219,7 +219,7 @@ def _whistle_run(seed: int, whistle_power: float, days: int = 365, w_local: floa
         for i in new:
             whistled_on[int(i)] = day
         ok = new[(cs.handler[new] == Handler.DEPARTMENT) & ~cs.misrouted[new]]
-        report_delay += (cs.wait_until[ok] - day).tolist()
+        report_delay += (cs.wait_until[ok] - (m.day0 + day)).tolist()  # wait_until is an internal day
     return m, whistled_on, first_work, np.array(report_delay)
 
 
@@ -408,12 +408,13 @@ def test_no_party_attention_no_joint_meetings():
     def watch(m):
         referred_ever.append(bool(m.table.referred[: m.table.n].any()))
 
-    m = run_watching(make_model(days=365, levers={"party_attention": 0.0}, emergence=QUIET), 365, watch)
+    # from the empty city (burn_in 0): no referral of the burn-in's meetings is still pending
+    m = run_watching(make_model(days=365, burn_in=0, levers={"party_attention": 0.0}, emergence=QUIET), 365, watch)
     assert (m.timeseries()["meeting_cases"] == 0).all()
     assert not any(referred_ever)
     assert all(c.slots == 0 and c.cases_unblocked == 0 for c in m.committees)
     # positive control
-    on = run(levers={"party_attention": 1.0}, emergence=QUIET)
+    on = run(levers={"party_attention": 1.0}, emergence=QUIET, burn_in=0)  # committees count from day 0 of the city
     assert on.timeseries()["meeting_cases"].sum() > 0
     assert sum(c.cases_unblocked for c in on.committees) == on.timeseries()["meeting_cases"].sum()
     # 两张皮: attention that never reaches governance (integration 0) convenes no useful meeting either
@@ -434,7 +435,9 @@ def _handlers_seen(levers: dict, seed: int, days: int = 365):
         h = m.table.handler[: m.table.n]
         seen.update(int(x) for x in np.unique(h))
 
-    m = run_watching(make_model(days=days, seed=seed, levers=levers), days, watch)
+    # from the empty city (burn_in 0): the lever holds from the first day, so no case is left
+    # with a handler of the burn-in's baseline levers
+    m = run_watching(make_model(days=days, seed=seed, burn_in=0, levers=levers), days, watch)
     return seen, m
 
 
@@ -467,7 +470,7 @@ def test_no_self_governance_no_council_handling():
             seen.update(int(x) for x in np.unique(m.table.handler[: m.table.n]))
             council_capacity.append(float(m.capacity[m.units.council(np.arange(len(m.communities)))].sum()))
 
-        m = run_watching(make_model(days=365, seed=seed, levers=off), 365, watch)
+        m = run_watching(make_model(days=365, seed=seed, burn_in=0, levers=off), 365, watch)  # as _handlers_seen
         assert Handler.COUNCIL not in seen
         assert (m.cases()["outcome_handler"] != "council").all()
     assert max(council_capacity) == 0
