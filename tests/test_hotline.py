@@ -11,8 +11,10 @@ from sim.disputes import Channel, Handler, Level, State
 from sim.registry import KPIS
 
 
-def _run(days=90, seed=1, **sections):
-    return make_model(days=days, seed=seed, **sections).run()
+def _run(days=90, seed=1, burn_in=0, **sections):
+    """The hotline's rules in isolation: from the empty city (no burn-in), so every demand counted was filed
+    in the run."""
+    return make_model(days=days, seed=seed, burn_in=burn_in, **sections).run()
 
 
 def _flow(m, name):
@@ -25,7 +27,7 @@ def run():
 
 
 def test_the_dispatcher_sends_each_demand_to_a_department_or_the_street_the_day_it_is_called_in():
-    m = make_model(days=60, levers={"hotline_reach": 1.0})
+    m = make_model(days=60, levers={"hotline_reach": 1.0}, burn_in=0)
     seen = 0
     for _ in range(60):
         m.step()
@@ -50,7 +52,7 @@ def test_the_dispatcher_sends_each_demand_to_a_department_or_the_street_the_day_
 def test_callbacks_count_each_demand_once_and_in_the_units_record():
     """Every hotline demand is called back once: when it closes or at callback_days; the flows, the
     case columns and the evaluation record agree (the record is reset every period)."""
-    m = make_model(days=200, levers={"hotline_reach": 0.8}, evaluation={"period": 1000})
+    m = make_model(days=200, levers={"hotline_reach": 0.8}, evaluation={"period": 1000}, burn_in=0)
     m.run()
     cs = m.table
     hot = cs.column("channel") == Channel.HOTLINE
