@@ -135,9 +135,6 @@ def test_satisfaction_callbacks_lower_superficial_closure():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known defect (issue 12, open): measured 0.13 under accountability 1 vs 0.163 "
-                   "without; hidden cases drop out of the workload a unit's rates divide by, so concealment pays "
-                   "without accountability. Fix the learner's payoff (count concealed cases), then drop this mark.")
 def test_heavy_accountability_raises_concealment():
     _, heavy = after_two_years("accountability")
     _, none = after_two_years("none")

@@ -41,6 +41,7 @@ class Deadlines(Mechanism):
         held = over[hide]
         cs.concealed[held] += 1
         cs.arrived[held] = m.day
+        m.mechanisms.evaluation.record_concealed(held)
         m.mechanisms.routing.escalate(over[~hide], conceal=False)
 
     def conceals(self, idx: np.ndarray) -> np.ndarray:
@@ -61,6 +62,7 @@ class Deadlines(Mechanism):
             hide[below] = self.conceals(idx[below])
         held = idx[hide]
         if len(held):
+            m.mechanisms.evaluation.record_concealed(held)  # before release: the holder answers
             cs.release(held)
             cs.concealed[held] += 1
             cs.arrived[held] = m.day

@@ -11,7 +11,9 @@ from the period's record, weighted by the scenario's evaluation levers, and a pa
            - effort_cost * effort**2
 
 where traces = min(paperwork / trace_full, 1), penalty = (escalations + eruption_penalty x
-eruptions + reopenings) / workload, and the callback score is the mean satisfaction the
+eruptions + reopenings) / workload, the workload is the cases the unit closed, passed up,
+concealed (压案: the case stays on its books, so hiding one trades an escalation for a case held,
+not for a smaller denominator) or let erupt, and the callback score is the mean satisfaction the
 callbacks record (a superficial closure a callback does not catch is recorded as a resolution).
 
 What counts against whom (attribution): a closure, its callback and a later reopening count for
@@ -69,7 +71,7 @@ class PeriodRecord:
     """What each unit did during the current evaluation period. ``hotline_*``: the 12345 demands
     whose callback fell in the period, counted against the responsible unit (the hotline stage)."""
 
-    FIELDS = ("closures", "resolved", "escalated", "erupted", "reopened", "sat_sum", "sat_n", "local_sum",
+    FIELDS = ("closures", "resolved", "escalated", "concealed", "erupted", "reopened", "sat_sum", "sat_n", "local_sum",
               "local_n", "hotline_n", "hotline_responded", "hotline_solved", "hotline_satisfied")
 
     def __init__(self, n_units: int):
@@ -88,7 +90,7 @@ class PeriodRecord:
 
 def payoffs(rec: PeriodRecord, strategy: np.ndarray, lv: Levers, ev: EvaluationParams) -> np.ndarray:
     """Each unit's payoff for the period just ended."""
-    workload = np.maximum(rec.closures + rec.escalated + rec.erupted, 1.0)
+    workload = np.maximum(rec.closures + rec.escalated + rec.concealed + rec.erupted, 1.0)
     real = rec.resolved / workload
     closure_rate = rec.closures / workload
     sat = np.where(rec.sat_n > 0, rec.sat_sum / np.maximum(rec.sat_n, 1), ev.no_callback_score)
@@ -211,6 +213,11 @@ class Evaluation(Mechanism):
         weight = 1.0 if penalise else m.p.evaluation.territory_blame
         if weight > 0:
             self.record.add("escalated", m.units.responsible(m.table, idx), weight)
+
+    def record_concealed(self, idx: np.ndarray) -> None:
+        """Cases the responsible unit concealed instead of passing them up stay in its workload."""
+        m = self.model
+        self.record.add("concealed", m.units.responsible(m.table, idx))
 
     def blame_eruptions(self, idx: np.ndarray) -> None:
         """An eruption counts against the responsible unit, and with weight ``territory_blame`` against
