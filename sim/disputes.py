@@ -165,6 +165,7 @@ CASE_COLUMNS: dict[str, tuple[type, object]] = {
     "bounces": (np.int16, 0),
     "escalations": (np.int16, 0),
     "concealed": (np.int16, 0),
+    "hidden_until": (np.int32, -1),   # a concealed case nobody works on waits, unreported, until this day
     "reopened": (np.int16, 0),
     "backlog": (np.bool_, False),
     "outcome_level": (np.int8, -1),

@@ -31,7 +31,7 @@ FLOWS = ("candidates", "new_cases", "needs_arisen", "needs_brought", "needs_hotl
          "detected_patrol", "detected_data", "detected_hotline", "hotline_filed", "hotline_callbacks",
          "hotline_responded", "hotline_solved", "hotline_satisfied", "hotline_caught",
          "resolved", "closed_superficially", "erupted", "withdrawn", "petitions", "collective_incidents",
-         "reopened", "escalations", "escalations_to_street", "escalations_to_district", "escalations_to_city", "bounces", "whistles", "routings", "routings_correct", "meeting_cases",
+         "reopened", "exposed", "escalations", "escalations_to_street", "escalations_to_district", "escalations_to_city", "bounces", "whistles", "routings", "routings_correct", "meeting_cases",
          "person_days", "finished", "rushed", "shortcuts", "outcomes", "outcomes_resolved", "satisfaction_sum", "dept_outcomes", "dept_resolved",
          "dept_satisfaction_sum")
 

@@ -299,6 +299,8 @@ class Handling(Section):
     referral_meetings: int = F(2, "joint meetings a referred case waits for before the referral lapses [count] (assumption)", ge=1)
     whistle_delay: float = F(3.0, "mean days before departments report to a whistle at full power [days] (C12)", gt=0)
     whistle_local_weight: float = F(0.5, "share of departments' whistle response that depends on the street's rating weight w_local; below 1, so that a whistle is always answered in time [share] (seed 004)", ge=0, lt=1)
+    p_exposed_inspection: Share = F(0.01, "daily chance an inspection finds a concealed case nobody works on (压案 found out) [per day] (assumption)")
+    p_exposed_hotline: Share = F(0.05, "daily chance that the first party of a concealed case, if the 12345 hotline reaches them, calls it in [per day] (assumption: about three weeks of nothing happening)")
     triage_days: int = F(2, "days a district or city centre takes to dispatch a case [days] (assumption)", ge=0)
 
 
@@ -350,6 +352,7 @@ class Residents(Section):
     grievance_per_step: Share = F(0.02, "grievance added at each bounce or escalation of the parties' case (assumption)")
     trust_discovered: Share = F(0.2, "share of trust lost when a superficial closure is discovered: it reopens or the hotline callback catches it (assumption)")
     grievance_discovered: Share = F(0.1, "grievance added when a superficial closure is discovered (assumption)")
+    trust_memory_years: float = F(2.0, "years over which an experience's effect on trust fades: trust returns towards the resident's initial disposition at 1/(years x 365) of the distance a day [years] (assumption: effects of contacts with public services on institutional trust fade within a few years)", ge=0.1, le=100)
     trust_eruption_nearby: Share = F(0.05, "share of trust lost by the neighbours of an eruption's parties (assumption; seed 000: conflicts spread fast and wide)")
 
 
@@ -388,6 +391,7 @@ class Evaluation(Section):
     max_paperwork: Share = F(0.5, "highest paperwork share a unit can choose (assumption)")
     trace_full: float = F(0.3, "paperwork share that earns a full process score [share] (assumption)", gt=0, le=1)
     eruption_penalty: float = F(2.0, "accountability penalty of an eruption, in escalations [multiplier] (assumption)", ge=0, le=100)
+    exposure_penalty: float = F(2.0, "accountability penalty of a concealment found out (瞒报), in escalations, on top of the escalation it becomes [multiplier] (assumption: hiding is punished at least as hard as an eruption)", ge=0, le=100)
     no_callback_score: Share = F(0.5, "satisfaction or street rating score of a unit with no callbacks in the period (assumption)")
 
 

@@ -84,6 +84,7 @@ class Population:
                      + local * grid_size[self.community] // t.community_size[self.community]).astype(np.int32)
         a, b = p.trust_beta_a, p.trust_beta_b
         self.trust = np.clip(rng.beta(a, b, n) * p.trust_mean / (a / (a + b)), 0, 1).astype(np.float32)
+        self.disposition = self.trust.copy()  # trust before any experience, to which it returns (forget)
         self.grievance = np.clip(rng.exponential(p.grievance_mean, n), 0, 1).astype(np.float32)
         self.threshold = np.clip(rng.normal(p.threshold_mean, p.threshold_sd, n), p.threshold_min, 1).astype(np.float32)
         self.party_member = rng.random(n) < s.party_member_share
@@ -184,6 +185,15 @@ class Population:
             near = parties[erupted]
             self.lose_trust(self.neighbours_of(near[near >= 0]), p.trust_eruption_nearby)
         np.clip(self.trust, 0.0, 1.0, out=self.trust)
+
+    def forget(self, p: ResidentParams) -> None:
+        """Experiences fade: every resident's trust moves back towards the disposition it had before
+        any experience, by 1 / (``trust_memory_years`` x 365) of the distance a day (in place)."""
+        keep = np.float32(1.0 - 1.0 / (p.trust_memory_years * 365.0))
+        t = self.trust
+        t -= self.disposition
+        t *= keep
+        t += self.disposition
 
     def daily_update(self, p: ResidentParams) -> None:
         """Grievance decays and spreads along ties, weighted by distrust; then mobilisation (MODEL §4).

@@ -29,6 +29,7 @@ STREAM_NAMES = (
     "coordination",   # spontaneous coordination and push-back
     "meetings",       # rounding of joint-meeting slots
     "deadlines",      # concealment at deadlines
+    "exposure",       # concealed cases exposed by their parties or by inspection (压案 found out)
     "withdrawal",     # parties giving up
     "reopening",      # superficial closures reopening
     "volunteers",     # volunteer days given

@@ -6,7 +6,9 @@ becomes backlog (积案).
 Concealment (压案不报) is also open to a unit about to send a case up for any other reason, a
 failure or a lack of authority (``Deadlines.hold_back``, called by ``Routing.escalate``): with its
 propensity it keeps the case at its level, unreported, for another time limit, after which the
-case is placed again (and tried again where someone may), brewing all the while.
+case is placed again (and tried again where someone may), brewing all the while. Until then it
+may be found out (``Deadlines.expose``): an inspection, or its parties calling 12345 where the
+hotline reaches them, sends it up at once, against the unit that hid it.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ def time_limits(h) -> np.ndarray:
 
 class Deadlines(Mechanism):
     name = "deadlines"
+    counters = ("exposed",)
 
     def step(self) -> None:
         m = self.model
         cs, h = m.table, m.p.handling
+        self.expose()
         idx = cs.open_index()
         act = idx[cs.state[idx] == State.ACTIVE]
         limit = time_limits(h)[cs.level[act]]
@@ -41,8 +45,29 @@ class Deadlines(Mechanism):
         held = over[hide]
         cs.concealed[held] += 1
         cs.arrived[held] = m.day
-        m.mechanisms.evaluation.record_concealed(held)
         m.mechanisms.routing.escalate(over[~hide], conceal=False)
+
+    def expose(self) -> None:
+        """A concealed case that nobody works on may be found out today: by an inspection
+        (``p_exposed_inspection``) or because its first party, if the 12345 hotline reaches them, calls
+        it in (``p_exposed_hotline``). It goes up at once as a failure of the unit that concealed it,
+        which answers for the concealment too (``Evaluation.blame_exposed``)."""
+        m = self.model
+        cs, h = m.table, m.p.handling
+        idx = cs.open_index()
+        hidden = idx[(cs.state[idx] == State.ACTIVE) & (cs.hidden_until[idx] > m.day)]
+        if len(hidden) == 0:
+            return
+        reached = m.population.reach_u[cs.parties[hidden, 0]] < m.levers.hotline_reach
+        keep = (1.0 - h.p_exposed_inspection) * np.where(reached, 1.0 - h.p_exposed_hotline, 1.0)
+        found = hidden[m.streams.day("exposure", m.day).random(len(hidden)) >= keep]
+        if len(found) == 0:
+            return
+        cs.hidden_until[found] = -1
+        cs.wait_until[found] = m.day
+        m.mechanisms.evaluation.blame_exposed(found)
+        self.count("exposed", len(found))
+        m.mechanisms.routing.escalate(found, conceal=False)
 
     def conceals(self, idx: np.ndarray) -> np.ndarray:
         """Whether the answerable unit conceals each case (its learned propensity; stream ``deadlines``)."""
@@ -62,9 +87,9 @@ class Deadlines(Mechanism):
             hide[below] = self.conceals(idx[below])
         held = idx[hide]
         if len(held):
-            m.mechanisms.evaluation.record_concealed(held)  # before release: the holder answers
             cs.release(held)
             cs.concealed[held] += 1
             cs.arrived[held] = m.day
             cs.wait_until[held] = m.day + time_limits(m.p.handling)[cs.level[held]]
+            cs.hidden_until[held] = cs.wait_until[held]
         return idx[~hide]

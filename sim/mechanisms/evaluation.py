@@ -11,9 +11,10 @@ from the period's record, weighted by the scenario's evaluation levers, and a pa
            - effort_cost * effort**2
 
 where traces = min(paperwork / trace_full, 1), penalty = (escalations + eruption_penalty x
-eruptions + reopenings) / workload, the workload is the cases the unit closed, passed up,
-concealed (压案: the case stays on its books, so hiding one trades an escalation for a case held,
-not for a smaller denominator) or let erupt, and the callback score is the mean satisfaction the
+eruptions + exposure_penalty x concealments found out + reopenings) / workload, the workload is the cases the unit closed, passed up or let
+erupt in the period plus the open cases it answers for at the period's end (办结率 counts what a
+unit received, not only what it finished: a case left waiting, or concealed (压案), stays on its
+books), and the callback score is the mean satisfaction the
 callbacks record (a superficial closure a callback does not catch is recorded as a resolution).
 
 What counts against whom (attribution): a closure, its callback and a later reopening count for
@@ -71,7 +72,7 @@ class PeriodRecord:
     """What each unit did during the current evaluation period. ``hotline_*``: the 12345 demands
     whose callback fell in the period, counted against the responsible unit (the hotline stage)."""
 
-    FIELDS = ("closures", "resolved", "escalated", "concealed", "erupted", "reopened", "sat_sum", "sat_n", "local_sum",
+    FIELDS = ("closures", "resolved", "escalated", "erupted", "exposed", "held", "reopened", "sat_sum", "sat_n", "local_sum",
               "local_n", "hotline_n", "hotline_responded", "hotline_solved", "hotline_satisfied")
 
     def __init__(self, n_units: int):
@@ -90,13 +91,14 @@ class PeriodRecord:
 
 def payoffs(rec: PeriodRecord, strategy: np.ndarray, lv: Levers, ev: EvaluationParams) -> np.ndarray:
     """Each unit's payoff for the period just ended."""
-    workload = np.maximum(rec.closures + rec.escalated + rec.concealed + rec.erupted, 1.0)
+    workload = np.maximum(rec.closures + rec.escalated + rec.erupted + rec.held, 1.0)
     real = rec.resolved / workload
     closure_rate = rec.closures / workload
     sat = np.where(rec.sat_n > 0, rec.sat_sum / np.maximum(rec.sat_n, 1), ev.no_callback_score)
     local = np.where(rec.local_n > 0, rec.local_sum / np.maximum(rec.local_n, 1), ev.no_callback_score)
     traces = np.minimum(strategy[:, 1] / ev.trace_full, 1.0)
-    penalty = (rec.escalated + ev.eruption_penalty * rec.erupted + rec.reopened) / workload
+    penalty = (rec.escalated + ev.eruption_penalty * rec.erupted + ev.exposure_penalty * rec.exposed
+               + rec.reopened) / workload
     score = (lv.w_process * traces + lv.w_closures * closure_rate + lv.w_satisfaction * sat
              + lv.w_local * local - lv.accountability * penalty)
     calls = np.maximum(rec.hotline_n, 1)
@@ -214,11 +216,6 @@ class Evaluation(Mechanism):
         if weight > 0:
             self.record.add("escalated", m.units.responsible(m.table, idx), weight)
 
-    def record_concealed(self, idx: np.ndarray) -> None:
-        """Cases the responsible unit concealed instead of passing them up stay in its workload."""
-        m = self.model
-        self.record.add("concealed", m.units.responsible(m.table, idx))
-
     def blame_eruptions(self, idx: np.ndarray) -> None:
         """An eruption counts against the responsible unit, and with weight ``territory_blame`` against
         the case's community and street where they are not that unit (属地管理)."""
@@ -234,6 +231,11 @@ class Evaluation(Mechanism):
                 other = territorial != resp
                 self.record.add("erupted", territorial[other], weight)
 
+    def blame_exposed(self, idx: np.ndarray) -> None:
+        """A concealment found out counts against the unit that hid the case (the unit of its level)."""
+        m = self.model
+        self.record.add("exposed", m.units.responsible(m.table, idx))
+
     def blame_reopenings(self, idx: np.ndarray) -> None:
         """A superficial closure that reopens counts against the unit that closed it."""
         closer = self.model.table.closer[idx]
@@ -247,6 +249,10 @@ class Evaluation(Mechanism):
         """Scores and learning; burnout and turnover of every staffed evaluated unit; a new period."""
         m = self.model
         ev = m.p.evaluation
+        cs = m.table
+        idx = cs.open_index()
+        idx = idx[cs.state[idx] == State.ACTIVE]
+        self.record.add("held", m.units.responsible(cs, idx))  # still on the books
         pay = payoffs(self.record, m.strategy, m.levers, ev)
         self.learner.update(m.strategy, pay, ev, m.streams.day("learning", m.day))
         self.workforce()

@@ -1,7 +1,9 @@
 """Residents' daily dynamics (MODEL §4, §12.3, §12.5; ODD §7.2): parties of open cases grow
 aggrieved; waiting costs: every day a detected case waits beyond the norm its parties lose trust
 and grow aggrieved, and so at each bounce (推诿) or escalation of their case; grievance decays and
-spreads along ties, weighted by distrust; residents mobilise when grievance x distrust passes a
+spreads along ties, weighted by distrust; experiences fade, so trust returns slowly towards each
+resident's disposition (without it, trust only ever moves where a case touches someone and the
+city's mean trust drifts for decades: MODEL §12.1's balancing mechanism for trust); residents mobilise when grievance x distrust passes a
 threshold that mobilised neighbours lower (Granovetter).
 
 The rules are the population's own methods (``sim.population.Population``), vectorised over
@@ -25,6 +27,7 @@ class Residents(Mechanism):
         idx = m.table.open_index()
         pop.add_open_grievance(m.table.parties[idx], r.grievance_open)
         self.waiting_costs(idx)
+        pop.forget(r)
         pop.daily_update(r)
 
     def waiting_costs(self, idx: np.ndarray) -> None:
