@@ -185,12 +185,14 @@ class Department(Unit):
         m.capacity[self.unit] = present * (1.0 - self.paperwork) * self.effort
 
     @staticmethod
-    def whistle_response(levers, h) -> float:
-        """Daily chance departments report to a street's whistle (部门报到): whistle power over the mean
-        delay, ``whistle_local_weight`` of it only as far as the street's rating counts in their
-        evaluation (w_local)."""
+    def whistle_response(levers, h, n, tie) -> np.ndarray:
+        """Daily chance departments report to a street's whistle (部门报到), for street - department ties
+        of strength ``tie``: whistle power over the mean delay ``whistle_days``, ``whistle_local_weight``
+        of it only as far as the street's rating counts in their evaluation (w_local), and from
+        ``whistle_tie_floor`` of it with no tie to all of it with a full tie (MODEL §12.2)."""
         k = h.whistle_local_weight
-        return min(1.0, levers.whistle_power * ((1.0 - k) + k * levers.w_local) / h.whistle_delay)
+        tie_factor = n.whistle_tie_floor + (1.0 - n.whistle_tie_floor) * np.asarray(tie, dtype=float)
+        return np.minimum(1.0, levers.whistle_power * ((1.0 - k) + k * levers.w_local) * tie_factor / n.whistle_days)
 
     def __repr__(self) -> str:
         where = "city" if self.district is None else f"district {self.district}"

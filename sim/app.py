@@ -322,7 +322,7 @@ class NetworkView(View):
         nodes, edges = snapshot.nodes, snapshot.edges
         pos = network_layout(nodes)
         axes = self.fig.subplots(len(runs), 1, squeeze=False)[:, 0]
-        ties = edges[edges["relation"] != "shares_info"]
+        ties = edges[(edges["relation"] != "shares_data") & (edges["relation"] != "works_with")]  # the structure
         segments = [(pos[u], pos[v]) for u, v in zip(ties["source"], ties["target"], strict=True)]
         by_kind = {kind: nodes[nodes["kind"] == kind] for kind in dict.fromkeys(nodes["kind"])}
         self.cmap = matplotlib.colormaps["YlOrRd" if colour_by == "backlog" else "viridis"]

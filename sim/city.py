@@ -259,37 +259,47 @@ class Units:
         return np.flatnonzero((k == Handler.COMMUNITY) | (k == Handler.STREET) | (k == Handler.DEPARTMENT))
 
 
-def build_org_network(t: Territory, units: Units, info_sharing: float) -> nx.MultiDiGraph:
-    """The organisational network: hierarchy, 条块 service, contracts, information sharing.
+def build_org_network(t: Territory, units: Units, network=None) -> nx.MultiDiGraph:
+    """The organisational network: hierarchy, 条块 service, contracts, shared data and working ties.
 
     Node names are stable strings (``"street:3"``); attributes ``kind``, ``level``, ``unit``
-    (index into ``Units`` where the node holds cases), and the territory it belongs to
-    (``district``, ``street``, ``community``; ``domain`` for departments) where it has one.
-    Edge keys name the relation: ``leads``, ``belongs_to``, ``serves``, ``contract``, ``shares_info``.
+    (index into ``Units`` where the node holds cases), the territory it belongs to (``district``,
+    ``street``, ``community``; ``domain`` for departments) where it has one, and ``integrated``
+    (on the shared platform) for units that can be. Edge keys name the relation: ``leads``,
+    ``belongs_to``, ``serves``, ``contract``, ``shares_data`` (silos: a district department to the
+    city's of its domain, a community to its street; each unit on the platform to ``platform``) and
+    ``works_with`` (street - department of its district, department - department of a district or
+    of the city) with ``weight`` its strength. ``network`` is the model's ``Network`` mechanism
+    (its current state); without it the graph is the city as built (no platform, initial ties 0).
     """
+    integrated = network.integrated if network is not None else np.zeros(units.n, dtype=bool)
     G = nx.MultiDiGraph()
+
+    def unit_node(name, unit, **attrs):
+        G.add_node(name, unit=int(unit), integrated=bool(integrated[unit]), **attrs)
+
     G.add_node("party:city", kind="party", level="city")
-    G.add_node("city", kind="centre", level="city", unit=units.city_unit)
+    unit_node("city", units.city_unit, kind="centre", level="city")
     G.add_edge("party:city", "city", key="leads")
     for dom, name in enumerate(DOMAINS):
         node = f"dept:city:{name}"
-        G.add_node(node, kind="department", level="city", domain=name, unit=int(units.city_dept(dom)))
+        unit_node(node, units.city_dept(dom), kind="department", level="city", domain=name)
         G.add_edge("party:city", node, key="leads")
     for d in range(t.n_districts):
         G.add_node(f"party:district:{d}", kind="party", level="district", district=d)
-        G.add_node(f"district:{d}", kind="centre", level="district", unit=int(units.district_unit(d)), district=d)
+        unit_node(f"district:{d}", units.district_unit(d), kind="centre", level="district", district=d)
         G.add_edge("party:city", f"party:district:{d}", key="leads")
         G.add_edge(f"party:district:{d}", f"district:{d}", key="leads")
         for dom, name in enumerate(DOMAINS):
             node = f"dept:{d}:{name}"
-            G.add_node(node, kind="department", level="district", domain=name,
-                       unit=int(units.district_dept(d, dom)), district=d)
+            unit_node(node, units.district_dept(d, dom), kind="department", level="district", domain=name, district=d)
             G.add_edge(f"party:district:{d}", node, key="leads")
             G.add_edge(node, f"dept:city:{name}", key="belongs_to")
+            G.add_edge(node, f"dept:city:{name}", key="shares_data", weight=1.0)  # silo: its own domain
     for s in range(t.n_streets):
         d = int(t.street_district[s])
         G.add_node(f"party:street:{s}", kind="party", level="street", district=d, street=s)
-        G.add_node(f"street:{s}", kind="street", level="street", unit=int(units.street_unit(s)), district=d, street=s)
+        unit_node(f"street:{s}", units.street_unit(s), kind="street", level="street", district=d, street=s)
         G.add_edge(f"party:district:{d}", f"party:street:{s}", key="leads")
         G.add_edge(f"party:street:{s}", f"street:{s}", key="leads")
         for name in DOMAINS:
@@ -299,15 +309,28 @@ def build_org_network(t: Territory, units: Units, info_sharing: float) -> nx.Mul
             G.add_node(f"socialorg:{s}:{k}", kind="social_org", level="street", unit=int(u), district=d, street=s)
     for c in range(t.n_communities):
         s = int(t.community_street[c])
-        G.add_node(f"community:{c}", kind="community", level="community", unit=int(units.community_unit(c)),
-                   district=int(t.street_district[s]), street=s, community=c)
+        unit_node(f"community:{c}", units.community_unit(c), kind="community", level="community",
+                  district=int(t.street_district[s]), street=s, community=c)
         G.add_edge(f"community:{c}", f"street:{s}", key="belongs_to")
+        G.add_edge(f"community:{c}", f"street:{s}", key="shares_data", weight=1.0)  # silo: its street sees it
         G.add_edge(f"party:street:{s}", f"community:{c}", key="leads")
         k = int(units.community_so[c] - units.start["social_org"]) % units.so_per_street
         G.add_edge(f"socialorg:{s}:{k}", f"community:{c}", key="contract")
-    if info_sharing > 0:
+    if integrated.any():
         G.add_node("platform", kind="platform", level="city")
         for node, data in list(G.nodes(data=True)):
-            if data.get("kind") in ("department", "street", "community", "centre"):
-                G.add_edge(node, "platform", key="shares_info", weight=info_sharing)
+            if data.get("integrated"):
+                G.add_edge(node, "platform", key="shares_data", weight=1.0)
+    # works_with ties and their strength today
+    street_dept = network.street_dept if network is not None else np.zeros((t.n_streets, N_DOMAINS))
+    dept_dept = network.dept_dept if network is not None else np.zeros((t.n_districts + 1, N_DOMAINS, N_DOMAINS))
+    for s in range(t.n_streets):
+        d = int(t.street_district[s])
+        for dom, name in enumerate(DOMAINS):
+            G.add_edge(f"street:{s}", f"dept:{d}:{name}", key="works_with", weight=float(street_dept[s, dom]))
+    for g in range(t.n_districts + 1):
+        prefix = "dept:city:" if g == t.n_districts else f"dept:{g}:"
+        for a in range(N_DOMAINS):
+            for b in range(a + 1, N_DOMAINS):
+                G.add_edge(prefix + DOMAINS[a], prefix + DOMAINS[b], key="works_with", weight=float(dept_dept[g, a, b]))
     return G

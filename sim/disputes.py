@@ -160,6 +160,8 @@ CASE_COLUMNS: dict[str, tuple[type, object]] = {
     "referred": (np.bool_, False),    # waiting for a joint meeting...
     "referred_until": (np.int32, 0),  # ...until this day; then the referral lapses
     "whistled": (np.bool_, False),
+    "street_out": (np.int32, -1),     # day the street handed a department case on (whistle or pass-up), until a department has it
+    "whistle_due": (np.int32, -1),    # day of a whistle nobody answered in time: the street passes the case up when it comes back
     "tried": (np.int8, 0),            # bit mask of grassroots handlers already tried
     "visited": (np.int8, 0),          # bit mask of levels visited
     "bounces": (np.int16, 0),
@@ -258,6 +260,7 @@ class CaseTable:
         self.misrouted[idx] = False
         self.coordinated[idx] = False
         self.referred[idx] = False
+        self.whistle_due[idx] = -1
 
 
 class CaseView:

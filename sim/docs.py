@@ -38,6 +38,7 @@ SECTIONS: dict[str, str] = {
     "detection": "Detection channels (MODEL §3.3)",
     "lifecycle": "Case lifecycle: brewing, eruption, withdrawal, escalation, reopening (MODEL §3)",
     "handling": "Handling, authority, routing, coordination, deadlines (MODEL §3.4-§3.7)",
+    "network": "The organisational network: shared data and working ties (MODEL §12.2)",
     "overload": "Overload: triage, rushed work, shortcuts (MODEL §12.3, §12.4)",
     "residents": "Residents: trust, grievance, mobilisation, satisfaction, volunteers (MODEL §4)",
     "workforce": "Workforce: time budget, data entry, burnout, turnover (MODEL §2.2, §5)",
@@ -307,7 +308,8 @@ def generated_block() -> str:
         "### Levers: where they act and what they cost (`sim/registry.py`, `LEVERS`)",
         "",
         "Each lever's mechanisms are the modules of `sim/mechanisms/` whose rules read it (`information` is the "
-        "platform's information quality, read by routing, detection, handling and coordination); its cost or "
+        "completeness of reporting, read by routing and detection; `network` the platform's membership and the "
+        "working ties, §7.19); its cost or "
         "risk is priced by the parameters named, or emerges from queues and learning. `cogov levers` prints the "
         "same table.",
         "",

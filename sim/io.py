@@ -104,14 +104,18 @@ def _plain(value):
 
 
 def write_run(out: Path, model, extra_meta: dict | None = None, csv: bool = False) -> list[Path]:
-    """Write the run's six files (timeseries, cases and districts tables, summary, scenario, meta;
-    plus CSV copies of the tables if ``csv``) into ``out`` atomically; returns their paths."""
+    """Write the run's seven files (timeseries, cases, districts and network tables, summary, scenario,
+    meta; plus CSV copies of the tables if ``csv``) into ``out`` atomically; returns their paths.
+    ``network.parquet`` is the organisational network at the run's end (``metrics.network_table``)."""
+    from .metrics import network_snapshot, network_table
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".cogov-", dir=out))
     try:
         districts = model.districts()
-        for name, frame in (("timeseries", model.timeseries()), ("cases", model.cases()), ("districts", districts)):
+        tables = (("timeseries", model.timeseries()), ("cases", model.cases()), ("districts", districts),
+                  ("network", network_table(network_snapshot(model))))
+        for name, frame in tables:
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
             if csv:
                 frame.to_csv(tmp / f"{name}.csv", index=False)
@@ -129,7 +133,7 @@ def write_run(out: Path, model, extra_meta: dict | None = None, csv: bool = Fals
             os.replace(f, out / f.name)
             written.append(out / f.name)
         if not csv:  # CSV copies of an earlier run in this folder would now be stale
-            for name in ("timeseries.csv", "cases.csv", "districts.csv"):
+            for name in ("timeseries.csv", "cases.csv", "districts.csv", "network.csv"):
                 (out / name).unlink(missing_ok=True)
         return written
     finally:

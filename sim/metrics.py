@@ -31,7 +31,9 @@ FLOWS = ("candidates", "new_cases", "needs_arisen", "needs_brought", "needs_hotl
          "detected_patrol", "detected_data", "detected_hotline", "hotline_filed", "hotline_callbacks",
          "hotline_responded", "hotline_solved", "hotline_satisfied", "hotline_caught",
          "resolved", "closed_superficially", "erupted", "withdrawn", "petitions", "collective_incidents",
-         "reopened", "exposed", "escalations", "escalations_to_street", "escalations_to_district", "escalations_to_city", "bounces", "whistles", "routings", "routings_correct", "meeting_cases",
+         "reopened", "exposed", "escalations", "escalations_to_street", "escalations_to_district", "escalations_to_city", "bounces", "whistles", "routings", "routings_correct", "whistle_answers",
+         "whistle_delay_days", "whistle_passups", "passups", "passup_delay_days", "meeting_cases", "spontaneous", "push_backs", "joint_settled",
+         "joint_meetings",
          "person_days", "finished", "rushed", "shortcuts", "outcomes", "outcomes_resolved", "satisfaction_sum", "dept_outcomes", "dept_resolved",
          "dept_satisfaction_sum")
 
@@ -94,6 +96,7 @@ def day_row(model) -> dict:
         paperwork_mean=float(model.paperwork[ev].mean()),
         superficial_mean=float(model.superficial[ev].mean()),
         conceal_mean=float(model.conceal[ev].mean()),
+        tie_strength_mean=model.mechanisms.network.tie_strength_mean(),
     )
     return row
 
@@ -186,9 +189,11 @@ class NetworkSnapshot:
     ``nodes``: one row per organisation: ``node`` (stable name), ``kind``, ``level``, ``unit``
     (index into the model's units, -1 for party committees and the platform), ``district``,
     ``street``, ``community`` (-1 where none), ``domain`` (departments), and the unit's state
-    that day: ``queue`` (open cases held), ``capacity`` (person-days for cases), ``effort``.
+    that day: ``integrated`` (on the shared platform), ``queue`` (open cases held), ``capacity``
+    (person-days for cases), ``effort``.
     ``edges``: one row per tie: ``source``, ``target``, ``relation`` (``leads``, ``belongs_to``,
-    ``serves``, ``contract``, ``shares_info``) and ``weight``.
+    ``serves``, ``contract``, ``shares_data``, ``works_with``) and ``weight`` (a works_with tie's
+    strength that day; 1 for the other relations).
     """
 
     nodes: pd.DataFrame
@@ -205,7 +210,8 @@ def network_snapshot(model) -> NetworkSnapshot:
     for node, d in G.nodes(data=True):
         rows.append({"node": node, "kind": d["kind"], "level": d["level"], "unit": d.get("unit", -1),
                      "district": d.get("district", -1), "street": d.get("street", -1),
-                     "community": d.get("community", -1), "domain": d.get("domain", "")})
+                     "community": d.get("community", -1), "domain": d.get("domain", ""),
+                     "integrated": bool(d.get("integrated", False))})
     nodes = pd.DataFrame(rows)
     unit = nodes["unit"].to_numpy()
     has = unit >= 0
@@ -218,6 +224,33 @@ def network_snapshot(model) -> NetworkSnapshot:
                           for u, v, k, d in G.edges(keys=True, data=True)],
                          columns=["source", "target", "relation", "weight"])
     return NetworkSnapshot(nodes, edges, int(model.day - model.day0), model.p.name, int(model.p.seed))
+
+
+#: Columns of ``network.parquet`` (``network_table``): ``element`` is "node" or "edge".
+NETWORK_COLUMNS = ("element", "node", "target", "relation", "weight", "kind", "level", "unit", "district", "street",
+                   "community", "domain", "integrated", "queue", "capacity", "effort")
+
+
+def network_table(snapshot: NetworkSnapshot) -> pd.DataFrame:
+    """The snapshot as one table (``network.parquet``): node rows (``node`` and the unit's state),
+    then edge rows (``node`` the source, ``target``, ``relation``, ``weight``); the other columns
+    are empty (<NA>) on the rows they do not describe."""
+    nodes = snapshot.nodes.assign(element="node")
+    edges = snapshot.edges.rename(columns={"source": "node"}).assign(element="edge")
+    frame = pd.concat([nodes, edges], ignore_index=True)
+    frame = frame.astype({"unit": "Int64", "district": "Int64", "street": "Int64", "community": "Int64",
+                          "queue": "Int64", "integrated": "boolean"})
+    return frame[list(NETWORK_COLUMNS)]
+
+
+def read_network(frame: pd.DataFrame, day: int = -1, scenario: str = "", seed: int = -1) -> NetworkSnapshot:
+    """A ``NetworkSnapshot`` back from ``network.parquet``'s table (``network_table``)."""
+    node_cols = ["node", "kind", "level", "unit", "district", "street", "community", "domain", "integrated", "queue",
+                 "capacity", "effort"]
+    nodes = frame[frame["element"] == "node"][node_cols].reset_index(drop=True)
+    edges = frame[frame["element"] == "edge"][["node", "target", "relation", "weight"]]
+    edges = edges.rename(columns={"node": "source"}).reset_index(drop=True)
+    return NetworkSnapshot(nodes, edges, day, scenario, seed)
 
 
 def _rate(num: float, den: float) -> float:
@@ -298,9 +331,10 @@ def district_table(model) -> pd.DataFrame:
         if x.district is not None:
             staff[x.district] += max(x.staff - x.moved_out, 0.0)
     lv = model.levers
-    per_resident = (lv.social_org_funding * c.social_org_budget + lv.info_sharing * c.platform
+    per_resident = (lv.social_org_funding * c.social_org_budget
                     + lv.automation * c.automation + lv.moral_education * c.moral_programme)
-    cost = staff * c.staff_day * 365.0 / np.maximum(residents, 1) + per_resident
+    platform = model.mechanisms.network.platform_cost_year(lv.info_sharing)[:D]  # the city's own units not shared out
+    cost = (staff * c.staff_day * 365.0 + platform) / np.maximum(residents, 1) + per_resident
     frame = pd.DataFrame({
         "district": np.arange(D),
         "name": list(t.district_names),
@@ -443,6 +477,11 @@ def summary(model) -> dict:
         "bounces": int(flows["bounces"]),
         "routing_accuracy": _rate(flows["routings_correct"], flows["routings"]),
         "whistles": int(flows["whistles"]),
+        "whistle_answer_rate": _rate(flows["whistle_answers"], flows["whistles"]),
+        "whistle_delay_mean": _rate(flows["whistle_delay_days"], flows["whistle_answers"]),
+        "passup_delay_mean": _rate(flows["passup_delay_days"], flows["passups"]),
+        "platform_share": model.mechanisms.network.platform_share(),
+        "tie_strength_mean": model.mechanisms.network.tie_strength_mean(),
         "petitions": int(flows["petitions"]),
         "collective_incidents": int(flows["collective_incidents"]),
         "backlog_end": int((col("backlog") & (state == State.ACTIVE)).sum()),

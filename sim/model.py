@@ -8,7 +8,6 @@ builds the city, holds the state they share and runs the days.
 from __future__ import annotations
 
 import time
-from functools import cached_property
 from random import Random
 
 import mesa
@@ -182,8 +181,10 @@ class CoGovernanceModel(mesa.Model):
         11. closures: parties may give up; superficial closures may reopen (discovered); the
             parties of today's outcomes judge them (trust, grievance, word of mouth, eruptions
             nearby);
-        12. evaluation: at the end of every period, scores, learning, burnout and turnover;
-        13. data collection.
+        12. network: the works_with ties of those who settled a case together or met today grow,
+            the others decay (MODEL §12.2; who is on the platform changes with the levers);
+        13. evaluation: at the end of every period, scores, learning, burnout and turnover;
+        14. data collection.
         """
         self._timed("levers", self._start_day)
         for mechanism in self.mechanisms:
@@ -231,10 +232,12 @@ class CoGovernanceModel(mesa.Model):
         """Community workers at their posts (vacancies excluded, staff moved down included)."""
         return float(sum(c.workers for c in self.communities))
 
-    @cached_property
+    @property
     def org_network(self):
-        """The organisational network (networkx MultiDiGraph), built on first use."""
-        return build_org_network(self.territory, self.units, self.levers.info_sharing)
+        """The organisational network as it is today (networkx MultiDiGraph, built at each call):
+        hierarchy, service, contracts, the shares_data edges (silos and the platform's members) and
+        the works_with ties with their current strength (MODEL §12.2)."""
+        return build_org_network(self.territory, self.units, self.mechanisms.network)
 
     def check_invariants(self) -> list[str]:
         """Consistency checks of the current state; returns the violations found (empty if none)."""

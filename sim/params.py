@@ -200,7 +200,7 @@ class Levers(Section):
     w_local: Share = F(0.0, "weight of the street's rating in departments' evaluation [0-1] (seed 004)")
     accountability: Share = F(0.3, "penalty weight per escalation or eruption (问责) [0-1] (seed 002)")
     incentive_strength: float = F(1.0, "how much evaluation scores matter to units [multiplier] (assumption)", ge=0, le=10)
-    info_sharing: Share = F(0.0, "一网统管: data shared across units [0-1] (seed 002, 004)")
+    info_sharing: Share = F(0.0, "一网统管: platform membership: each integrable unit (community, street, centre, department) joins the shared platform when its fixed propensity is below this, so raising it adds units [0-1] (seed 002, 004)")
     automation: Share = F(0.0, "share of data entry done automatically [0-1] (seed 003: 智治)")
     party_attention: Share = F(0.3, "党委 coordination attention: joint-meeting capacity and referrals [0-1] (seed 004)")
     party_integration: Share = F(0.5, "share of party effort reaching governance, not paperwork (两张皮) [0-1] (seed 004)")
@@ -240,7 +240,7 @@ class Detection(Section):
     p_report: Share = F(0.03, "daily chance a party reports a latent case at trust 1 and severity 1 [per day] (C3)", fit=(0.01, 0.12))
     patrol_share: Share = F(0.15, "share of grid-worker time spent on patrols [share] (seed 004)")
     patrol_efficacy: float = F(1.5, "patrol detection intensity per patrol-day per 100 residents [per day] (C3)", ge=0, fit=(0.3, 3.0))
-    p_data: Share = F(0.05, "daily chance data early warning flags a case at full info sharing and severity 1 [per day] (assumption)")
+    p_data: Share = F(0.05, "daily chance data early warning flags a latent case whose community's data reach a unit that acts (its street or its district centre on the platform), at full reporting and severity 1 [per day] (assumption)")
     report_trust_floor: Share = F(0.25, "reporting chance of a party with no trust, relative to one with full trust [share] (assumption)")
     visibility_offset: float = F(0.5, "report and patrol chances scale with (offset + severity): 1 at severity 1 - offset [0-1] (assumption)", ge=0, le=10)
 
@@ -287,21 +287,34 @@ class Handling(Section):
     authority_street: Share = F(0.6, "authority of streets before devolution (assumption)", fit=(0.45, 0.95))
     devolution_reach: Share = F(0.4, "authority added to communities and streets at full devolution (seed 004: 权下放)")
     routing_accuracy: Share = F(0.6, "chance a case reaches the right department without shared data, with full reporting (seed 004: 信息孤岛)")
-    routing_info_weight: Share = F(0.7, "share of the routing errors that full platform information removes (assumption)")
     routing_clarity_weight: Share = F(0.3, "share of the routing errors that fully clear responsibility lists remove (assumption)")
     bounce_delay: int = F(5, "days before a misrouted case comes back (推诿) [days] (assumption)", ge=1)
-    p_push_back: Share = F(0.03, "daily chance a department pushes back a cross-department case it holds, at zero clarity [per day] (seed 002)")
-    p_coordinate: Share = F(0.03, "daily chance of spontaneous cross-department coordination without data or lists [per day] (assumption)")
-    coordinate_info_gain: float = F(3.0, "relative rise of spontaneous coordination at full platform information [multiplier] (assumption)", ge=0, le=100)
-    coordinate_clarity_gain: float = F(2.0, "relative rise of spontaneous coordination at fully clear responsibility lists [multiplier] (assumption)", ge=0, le=100)
+    p_push_back: Share = F(0.03, "daily chance a department pushes back a cross-department case it holds, at zero clarity and no ties [per day] (seed 002)")
+    p_coordinate: Share = F(0.03, "daily chance of spontaneous cross-department coordination without shared data, ties or lists [per day] (assumption)")
+    coordinate_clarity_gain: float = F(2.0, "relative rise of the odds of spontaneous coordination at fully clear responsibility lists [multiplier] (assumption)", ge=0, le=100)
     meeting_interval: int = F(7, "days between joint meetings (联席会议) [days] (assumption)", ge=1)
     meeting_slots: float = F(10.0, "cases a committee's joint meeting settles per 100,000 residents of its territory, at full attention and integration [cases] (assumption)", ge=0)
     referral_meetings: int = F(2, "joint meetings a referred case waits for before the referral lapses [count] (assumption)", ge=1)
-    whistle_delay: float = F(3.0, "mean days before departments report to a whistle at full power [days] (C12)", gt=0)
-    whistle_local_weight: float = F(0.5, "share of departments' whistle response that depends on the street's rating weight w_local; below 1, so that a whistle is always answered in time [share] (seed 004)", ge=0, lt=1)
+    whistle_local_weight: float = F(0.5, "share of departments' whistle response that depends on the street's rating weight w_local; below 1, so that departments answer some whistles without it [share] (seed 004)", ge=0, lt=1)
     p_exposed_inspection: Share = F(0.01, "daily chance an inspection finds a concealed case nobody works on (压案 found out) [per day] (assumption)")
     p_exposed_hotline: Share = F(0.05, "daily chance that the first party of a concealed case, if the 12345 hotline reaches them, calls it in [per day] (assumption: about three weeks of nothing happening)")
     triage_days: int = F(2, "days a district or city centre takes to dispatch a case [days] (assumption)", ge=0)
+
+
+class Network(Section):
+    """The organisational network acts (MODEL §12.2): shared data (``shares_data``) and working ties
+    (``works_with``) that routing, detection, whistles and coordination read."""
+
+    routing_accuracy_data: Share = F(0.88, "chance a dispatcher (the whistling street, a district or the city centre) sends a case to the right department when it sees the lead department's data (both on the platform), with full reporting (assumption: v1's accuracy at full platform information, 0.6 + 0.4 x 0.7)")
+    tie_initial: Share = F(0.1, "initial strength of every works_with tie (street - department, department - department) [0-1] (assumption)")
+    tie_gain: Share = F(0.1, "share of the way to 1 a works_with tie grows with each jointly settled case or joint meeting [share] (assumption; Ansell & Gash 2008: trust built by small wins)")
+    tie_decay: Share = F(0.005, "daily decay of a works_with tie on a day without contact [per day] (assumption: half-life about 140 days)")
+    whistle_days: float = F(3.0, "mean days before departments report to a whistle at full power, full weight of the street's rating and a full tie [days] (C12)", gt=0)
+    whistle_tie_floor: Share = F(0.5, "departments' whistle response with no street - department tie, relative to a full tie [share] (assumption)")
+    whistle_deadline: int = F(2, "days a street waits for departments to report to its whistle before it passes the case up (escalated without penalty; the district centre dispatches it at once, the whistle having named the departments) [days] (assumption: handling.triage_days, so that a whistle is never slower than passing the case up)", ge=1, le=365)
+    coordinate_tie_odds: float = F(3.0, "odds multiplier of spontaneous coordination between departments with a full tie (tie^strength: 1 with no tie) [multiplier] (assumption)", ge=1, le=100)
+    coordinate_data_odds: float = F(4.0, "odds multiplier of spontaneous coordination when every department of the case is on the platform (they see each other's data) [multiplier] (assumption: v1's 1 + coordinate_info_gain 3)", ge=1, le=100)
+    pushback_tie_cut: Share = F(0.5, "share of push-back (推诿) removed between departments with a full tie [share] (assumption)")
 
 
 class Overload(Section):
@@ -410,7 +423,8 @@ class Costs(Section):
     staff_day: float = F(300.0, "cost of one staff day [yuan] (assumption)", ge=0)
     social_org_budget: float = F(20.0, "reference purchased-services budget [yuan per resident per year] (assumption)", ge=0)
     social_org_day: float = F(400.0, "cost of one purchased mediator day [yuan] (assumption)", ge=0)
-    platform: float = F(3.0, "information platform at full sharing [yuan per resident per year] (assumption)", ge=0)
+    platform: float = F(1.5, "information platform: data infrastructure per resident of an integrated community [yuan per resident per year] (assumption: half of v1's 3 yuan per resident at full sharing, the other half now platform_unit)", ge=0)
+    platform_unit: float = F(2250.0, "information platform: interfaces, terminals and upkeep per integrated unit (community, street, centre, department) [yuan per unit per year] (assumption: the other half of v1's 3 yuan per resident at full sharing, over the city preset's 319 integrable units per 240,000 residents)", ge=0)
     automation: float = F(2.0, "automated data entry at full automation [yuan per resident per year] (assumption)", ge=0)
     moral_programme: float = F(1.0, "moral education at full effort [yuan per resident per year] (assumption)", ge=0)
     drafting_days: float = F(200.0, "person-days per district to draft responsibility lists at full clarity, once [days] (assumption)", ge=0)
@@ -449,6 +463,7 @@ class Scenario(Section):
     detection: Detection = Detection()
     lifecycle: Lifecycle = Lifecycle()
     handling: Handling = Handling()
+    network: Network = Network()
     overload: Overload = Overload()
     residents: Residents = Residents()
     workforce: Workforce = Workforce()

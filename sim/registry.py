@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass
 from .params import Levers, Scenario
 
 #: The mechanism modules of ``sim/mechanisms/`` (one per stage of the day, MODEL §8, plus the
-#: information quality that several stages read).
+#: completeness of reporting that several stages read).
 MECHANISMS: tuple[str, ...] = ("emergence", "residents", "detection", "hotline", "capacity", "routing", "handling",
-                               "coordination", "deadlines", "closures", "evaluation", "information")
+                               "coordination", "deadlines", "closures", "network", "evaluation", "information")
 
-#: Stages that read the information quality (shared data x completeness of reporting) that
-#: ``info_sharing``, ``burden_reduction`` and ``automation`` set in ``information``.
-INFORMATION_READERS: tuple[str, ...] = ("detection", "routing", "handling", "coordination")
+#: Stages that read the completeness of reporting that ``burden_reduction`` and ``automation`` set
+#: in ``information``.
+INFORMATION_READERS: tuple[str, ...] = ("detection", "routing")
 
 #: Units of levers and KPIs, in English and Chinese (``cogov levers``/``kpis``, report headers).
 UNIT_LABELS: dict[str, dict[str, str]] = {
@@ -179,9 +179,10 @@ LEVERS: dict[str, Lever] = {lv.name: lv for lv in (
            ("evaluation",),
            "amplifies whatever the weights reward, gaming included", "放大考核所奖励的一切，包括表面文章"),
     _lever("info_sharing", "Information sharing", "信息共享（一网统管）",
-           ("information", "routing"),
-           "data-entry time per case unless automated; platform cost", "除非自动采集，每件案件需录入数据；平台费用",
-           ("workforce.data_entry_days", "costs.platform")),
+           ("network", "routing", "detection", "coordination"),
+           "data-entry time per case unless automated; platform cost per resident and per unit",
+           "除非自动采集，每件案件需录入数据；平台按人口和接入单位计费",
+           ("workforce.data_entry_days", "costs.platform", "costs.platform_unit")),
     _lever("automation", "Automated data entry", "自动采集数据（智治）",
            ("information", "routing"),
            "cost of the automation", "自动采集的费用",
@@ -349,6 +350,16 @@ KPIS: dict[str, Kpi] = {k.name: k for k in (
     _kpi("routing_accuracy", "Routing accuracy", "派单准确率", "share", 1, "rate", False),
     # a tool, not an outcome
     _kpi("whistles", "Whistles", "吹哨次数", "events", 0, "count", True),
+    # the network acts (MODEL §12.2): whistles answered, how fast, against the pass-up route
+    _kpi("whistle_answer_rate", "Whistles answered in time", "吹哨按时报到率", "share", 1, "rate", False),
+    _kpi("whistle_delay_mean", "Days to a department's answer to a whistle", "吹哨后部门报到天数", "days", -1, "days",
+         False),
+    _kpi("passup_delay_mean", "Days to a department on the pass-up route", "上交途径到达部门天数", "days", -1, "days",
+         False),
+    # inputs and state of the network: judged by what they do, so no direction for the platform
+    _kpi("platform_share", "Units on the shared platform (end)", "接入共享平台的单位占比（期末）", "share", 0, "rate",
+         False),
+    _kpi("tie_strength_mean", "Working ties between units (end)", "单位间协作关系强度（期末）", "0-1", 1, "index", False),
     _kpi("petitions", "Petitions", "越级上访", "cases", -1, "count", True),
     _kpi("collective_incidents", "Collective incidents", "群体性事件", "cases", -1, "count", True),
     _kpi("backlog_end", "Long-pending cases at city level (end)", "积案数（期末）", "cases", -1, "count", True),

@@ -37,6 +37,7 @@ STREAM_NAMES = (
     "learning",       # evaluation-period trials
     "bringing",       # each need's cost of asking: brought forward or left unmet (MODEL §12.5)
     "callbacks",      # hotline callbacks: superficial closures seen through, satisfied answers (MODEL §12.6)
+    "platform",       # each unit's fixed propensity to join the shared platform (MODEL §12.2)
     "mesa",           # Mesa's own model.random (shuffle order of organisations)
 )
 

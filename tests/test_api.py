@@ -227,10 +227,22 @@ def test_org_network_has_a_node_per_unit_and_hierarchy_edges(classroom):
 
 
 def test_info_sharing_adds_the_platform():
-    assert "platform" not in make_model(levers={"info_sharing": 0.0}).org_network
-    G = make_model(levers={"info_sharing": 0.5}).org_network
-    assert "platform" in G
-    assert G.in_degree("platform") >= 12 + 3 + 20
+    """The platform's members are the integrable units whose fixed propensity is below info_sharing
+    (nested as the lever rises); the silos' shares_data edges are there in any case."""
+    off = make_model(levers={"info_sharing": 0.0})
+    assert "platform" not in off.org_network
+    assert not any(d.get("integrated") for _, d in off.org_network.nodes(data=True))
+    half, full = make_model(levers={"info_sharing": 0.5}), make_model(levers={"info_sharing": 1.0})
+    G = half.org_network
+    members = {n for n, d in G.nodes(data=True) if d.get("integrated")}
+    assert {u for u, _, k in G.in_edges("platform", keys=True) if k == "shares_data"} == members
+    assert half.mechanisms.network.integrated.sum() == len(members)
+    assert 0.2 < half.mechanisms.network.platform_share() < 0.8  # 37 integrable units, half in expectation
+    on_full = full.mechanisms.network.integrated
+    assert (half.mechanisms.network.integrated <= on_full).all()  # nested: raising the lever adds units
+    assert on_full.sum() == full.mechanisms.network.integrable.sum() == 12 + 3 + 1 + 1 + 20
+    silo = [(u, v) for u, v, k in off.org_network.edges(keys=True) if k == "shares_data"]
+    assert len(silo) == 12 + 10  # each community to its street, each district department to the city's
 
 
 def test_network_snapshot_is_the_network_as_tables_with_each_units_state():
@@ -243,8 +255,16 @@ def test_network_snapshot_is_the_network_as_tables_with_each_units_state():
     G, t = m.org_network, m.territory
     assert list(snap.nodes["node"]) == list(G.nodes)
     assert len(snap.edges) == G.number_of_edges()
-    assert set(snap.edges["relation"]) == {"leads", "belongs_to", "serves", "contract", "shares_info"}
-    assert (snap.edges.loc[snap.edges["relation"] == "shares_info", "weight"] == 0.5).all()
+    assert set(snap.edges["relation"]) == {"leads", "belongs_to", "serves", "contract", "shares_data", "works_with"}
+    assert (snap.edges.loc[snap.edges["relation"] == "shares_data", "weight"] == 1.0).all()
+    # the works_with ties as they are today (MODEL §12.2), not as built
+    ties = snap.edges[snap.edges["relation"] == "works_with"]
+    assert len(ties) == t.n_streets * 10 + (t.n_districts + 1) * 45
+    net = m.mechanisms.network
+    assert ties["weight"].mean() == pytest.approx(net.tie_strength_mean())
+    assert sorted(ties["weight"]) == pytest.approx(sorted(net.tie_strengths()))
+    assert (snap.nodes.loc[snap.nodes["unit"] >= 0, "integrated"].to_numpy()
+            == net.integrated[snap.nodes.loc[snap.nodes["unit"] >= 0, "unit"]]).all()
     units = snap.nodes[snap.nodes["unit"] >= 0]
     queues = m.queue_lengths()
     assert (units["queue"].to_numpy() == queues[units["unit"]]).all() and units["queue"].sum() > 0

@@ -22,8 +22,8 @@ from sim.params import LEVER_NAMES, scenarios_dir
 
 REPO = Path(__file__).resolve().parents[1]
 BUILTIN = sorted(scenarios_dir().glob("*.toml"))
-RUN_FILES = {"timeseries.parquet", "cases.parquet", "districts.parquet", "summary.json", "scenario.toml",
-             "meta.json"}
+RUN_FILES = {"timeseries.parquet", "cases.parquet", "districts.parquet", "network.parquet", "summary.json",
+             "scenario.toml", "meta.json"}
 TS_COLUMNS = ["day", "detected_report", "detected_patrol", "detected_data", "resolution_rate_30d",
               "satisfaction_30d", "dept_resolution_rate_30d", "dept_satisfaction_30d"]
 CASE_COLUMNS = ["type", "severity", "channel", "levels_visited", "bounces", "days", "outcome"]
@@ -247,7 +247,7 @@ def test_run_seed_option_changes_the_seed_everywhere(run30, tmp_path):
 def test_run_csv_option_adds_csv_copies(tmp_path):
     out = tmp_path / "csv"
     assert cli("run", "baseline", "--preset", "classroom", "--days", 10, "--out", out, "--csv", "-q") == 0
-    assert set(os.listdir(out)) == RUN_FILES | {"timeseries.csv", "cases.csv", "districts.csv"}
+    assert set(os.listdir(out)) == RUN_FILES | {"timeseries.csv", "cases.csv", "districts.csv", "network.csv"}
     assert len(pd.read_csv(out / "timeseries.csv")) == 10
     assert len(pd.read_csv(out / "cases.csv")) == len(pd.read_parquet(out / "cases.parquet"))
 

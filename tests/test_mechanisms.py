@@ -31,7 +31,7 @@ from conftest import make_model
 from scipy import stats
 
 from sim.disputes import Handler
-from sim.mechanisms.information import info_quality
+from sim.mechanisms.information import reporting
 
 SEEDS = (1, 2, 3)
 QUIET = {"grievance_hazard": 0.0}  # emergence independent of the residents' state: identical cases in both arms
@@ -189,12 +189,19 @@ def test_no_info_sharing_no_data_detections():
 # ---------------------------------------------------------------------------------------------
 
 
+#: Street - department ties held at full strength and a deadline no whistle reaches: the report
+#: delay is then the plain geometric one of ``Department.whistle_response`` at a full tie
+#: (tests/test_network.py tests the ties and the deadline themselves).
+FULL_TIES = {"tie_initial": 1.0, "tie_gain": 0.0, "tie_decay": 0.0, "whistle_deadline": 365}
+
+
 def _whistle_run(seed: int, whistle_power: float, days: int = 365, w_local: float = 0.0):
-    """Run and record, for every whistled case, the day it was whistled, the department's
-    report delay set at the whistle (correctly routed cases only) and the first day a
-    department spent work on it (the handling stage's ``step`` is wrapped on the instance, sim/ is untouched)."""
+    """Run (ties held at full strength, ``FULL_TIES``) and record, for every whistled case, the day it
+    was whistled, the department's report delay set at the whistle (correctly routed cases only) and
+    the first day a department spent work on it (the handling stage's ``step`` is wrapped on the
+    instance, sim/ is untouched)."""
     m = make_model(days=days, seed=seed, levers={"whistle_power": whistle_power, "w_local": w_local},
-                   emergence=QUIET)
+                   emergence=QUIET, network=FULL_TIES)
     cs = m.table
     first_work: dict[int, int] = {}
     handling = m.mechanisms.handling
@@ -256,30 +263,30 @@ def test_whistle_power_speeds_department_response():
 
 def test_whistle_power_shortens_report_delay():
     """The mechanism's direct input: the delay before departments report to a whistle is
-    geometric (days until the first success, >= 1) with daily chance
-    p = whistle_power * (0.5 + 0.5 w_local) / whistle_delay. Its mean 1/p must match within
+    geometric (days until the first success, >= 1) with daily chance, at a full street - department
+    tie, p = whistle_power * (0.5 + 0.5 w_local) / whistle_days. Its mean 1/p must match within
     3 standard errors (SE from the geometric variance (1-p)/p^2),
     and be shorter at higher power."""
-    h = make_model().p.handling
+    n = make_model().p.network
     means = {}
     for wp in (0.2, 1.0):
         delays = np.concatenate([whistle_run(seed, wp)[3] for seed in SEEDS])
-        p = min(1.0, wp * 0.5 / h.whistle_delay)
+        p = min(1.0, wp * 0.5 / n.whistle_days)
         mu, se = 1 / p, math.sqrt((1 - p) / p**2 / len(delays))
         assert abs(delays.mean() - mu) < 3 * se, (wp, delays.mean(), mu, se)
         means[wp] = delays.mean()
     assert means[1.0] < means[0.2]
 
 
-def test_whistle_delay_parameter_is_the_mean_report_delay_at_full_power():
-    """params.Handling.whistle_delay: "mean days before departments report to a whistle at full
-    power [days]". At whistle_power = 1 and w_local = 1 (the most favourable reading of "full
-    power") the observed mean delay must be within 3 SE of it."""
+def test_whistle_days_parameter_is_the_mean_report_delay_at_full_power():
+    """params.Network.whistle_days: "mean days before departments report to a whistle at full
+    power, full weight of the street's rating and a full tie [days]" (C12). At whistle_power = 1,
+    w_local = 1 and ties held at 1 the observed mean delay must be within 3 SE of it."""
     delays = np.concatenate([_whistle_run(seed, 1.0, w_local=1.0)[3] for seed in SEEDS])
-    h = make_model().p.handling
-    p = 1.0 / h.whistle_delay
+    n = make_model().p.network
+    p = 1.0 / n.whistle_days
     se = math.sqrt((1 - p) / p**2 / len(delays))
-    assert abs(delays.mean() - h.whistle_delay) < 3 * se, (delays.mean(), se)
+    assert abs(delays.mean() - n.whistle_days) < 3 * se, (delays.mean(), se)
 
 
 def test_no_whistle_power_no_whistles():
@@ -356,8 +363,8 @@ def test_resources_follow_moves_staff_from_departments_down():
 
 
 def quality(m) -> float:
-    """The information on the shared platform in ``m`` (sim.mechanisms.information)."""
-    return info_quality(m.levers, m.p.workforce)
+    """The completeness of reporting in ``m`` (sim.mechanisms.information), which feeds the platform."""
+    return reporting(m.levers, m.p.workforce)
 
 
 def test_burden_reduction_raises_community_case_capacity():

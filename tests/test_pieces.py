@@ -239,13 +239,19 @@ def test_turnover_rises_with_burnout():
 
 
 def test_department_whistle_response():
-    """Faster with more whistle power and with more weight of the street's rating; capped at 1."""
-    h = make_model().p.handling
+    """Faster with more whistle power, more weight of the street's rating and a stronger street -
+    department tie (from whistle_tie_floor of it with no tie); capped at 1."""
+    p = make_model().p
+    h, n = p.handling, p.network
     lv = Levers(whistle_power=0.5, w_local=0.0)
-    base = Department.whistle_response(lv, h)
-    assert base == pytest.approx(0.5 * (1 - h.whistle_local_weight) / h.whistle_delay)
-    assert Department.whistle_response(Levers(whistle_power=0.5, w_local=1.0), h) > base
-    assert Department.whistle_response(Levers(whistle_power=1.0, w_local=0.0), h) > base
+    base = Department.whistle_response(lv, h, n, 1.0)
+    assert base == pytest.approx(0.5 * (1 - h.whistle_local_weight) / n.whistle_days)
+    assert Department.whistle_response(lv, h, n, 0.0) == pytest.approx(base * n.whistle_tie_floor)
+    assert Department.whistle_response(lv, h, n, 0.5) < base
+    assert Department.whistle_response(Levers(whistle_power=0.5, w_local=1.0), h, n, 1.0) > base
+    assert Department.whistle_response(Levers(whistle_power=1.0, w_local=0.0), h, n, 1.0) > base
+    fast = n.model_copy(update={"whistle_days": 0.1})
+    assert Department.whistle_response(Levers(whistle_power=1.0, w_local=1.0), h, fast, 1.0) == 1.0
     assert Street.whistles(Levers(whistle_power=0.0)) is False and Street.whistles(lv) is True
 
 
@@ -330,7 +336,7 @@ def test_no_behavioural_number_lives_only_in_a_mechanism(path):
 
 def test_the_lever_registry_names_the_mechanism_modules():
     """Every mechanism a lever acts in (sim.registry) is a module of sim/mechanisms: the stages and
-    the platform (information)."""
+    the completeness of reporting (information)."""
     from sim import registry
 
     modules = {p.stem for p in MECHANISMS_DIR.glob("*.py")} - {"__init__", "base", "costs"}

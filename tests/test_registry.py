@@ -60,7 +60,7 @@ def test_lever_units_are_the_schemas():
 
 
 def test_levers_act_in_known_mechanisms_and_name_real_cost_parameters():
-    assert len(set(R.MECHANISMS)) == len(R.MECHANISMS) == 12  # the stages and the platform
+    assert len(set(R.MECHANISMS)) == len(R.MECHANISMS) == 13  # the stages and the completeness of reporting
     assert set(R.INFORMATION_READERS) <= set(R.MECHANISMS)
     for lv in R.LEVERS.values():
         assert lv.mechanisms and set(lv.mechanisms) <= set(R.MECHANISMS), lv.name
@@ -75,7 +75,9 @@ def test_levers_act_in_known_mechanisms_and_name_real_cost_parameters():
     assert "information" in R.LEVERS["burden_reduction"].mechanisms
     assert "evaluation" in R.LEVERS["w_local"].mechanisms and "routing" in R.LEVERS["w_local"].mechanisms
     assert "routing" not in R.LEVERS["party_integration"].mechanisms
-    assert set(R.LEVERS["info_sharing"].cost_params) == {"workforce.data_entry_days", "costs.platform"}
+    assert set(R.LEVERS["info_sharing"].cost_params) == {"workforce.data_entry_days", "costs.platform",
+                                                         "costs.platform_unit"}
+    assert "network" in R.LEVERS["info_sharing"].mechanisms
 
 
 def test_every_cost_of_the_schemas_costs_section_prices_some_lever():

@@ -9,13 +9,13 @@ from ..params import PRESETS, ScenarioError, load_scenario
 from .cache import add_no_cache_option, honours_no_cache
 from .common import fail, interrupted, progress, warn_unreached_schedule
 
-WRITTEN = "timeseries.parquet, cases.parquet, districts.parquet, summary.json, scenario.toml, meta.json"
+WRITTEN = "timeseries.parquet, cases.parquet, districts.parquet, network.parquet, summary.json, scenario.toml, meta.json"
 
 
 def add_parser(sub) -> None:
     run = sub.add_parser("run", help="run one scenario and write its results",
                          description="Run one scenario, print its KPIs and write timeseries.parquet, "
-                                     "cases.parquet, districts.parquet, summary.json, scenario.toml and meta.json.")
+                                     "cases.parquet, districts.parquet, network.parquet, summary.json, scenario.toml and meta.json.")
     run.add_argument("scenario", nargs="?", default="baseline",
                      help="a scenario file or built-in name (default: baseline; see `cogov scenarios`)")
     run.add_argument("--seed", type=int, help="run seed (default: the scenario's)")

@@ -16,11 +16,12 @@ from .emergence import Emergence
 from .evaluation import Evaluation
 from .handling import Handling
 from .hotline import Hotline
+from .network import Network
 from .residents import Residents
 from .routing import Routing
 
 #: The daily order: one mechanism per stage.
 STAGES: tuple[type[Mechanism], ...] = (Emergence, Residents, Detection, Hotline, Capacity, Routing, Handling,
-                                        Coordination, Deadlines, Closures, Evaluation)
+                                        Coordination, Deadlines, Closures, Network, Evaluation)
 
 __all__ = ["STAGES", "Mechanism", *(cls.__name__ for cls in STAGES)]

@@ -65,6 +65,9 @@ class Closures(Mechanism):
         cs.outcome_handler[idx] = cs.handler[idx]
         sat = self.satisfaction(idx, state)
         cs.satisfaction[idx] = sat
+        cs.street_out[idx] = -1
+        if state == State.RESOLVED:  # settled jointly: the working ties of those who settled it grow
+            m.mechanisms.network.settled(idx)
         if state in (State.RESOLVED, State.SUPERFICIAL):  # counted for the closer, callbacks (evaluation)
             m.mechanisms.evaluation.record_closures(idx, state, sat, responsible)
         counted = ~np.isnan(sat)

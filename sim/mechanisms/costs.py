@@ -2,8 +2,9 @@
 
 Not a stage: the data collection adds one day's cost each day. Staff are paid whether busy or
 not (community workers at their posts, street, centre and department staff present, staff moved
-down); purchased services, the platform, automation and the moral programme cost per resident
-and year in proportion to their levers. Drafting responsibility lists (法治) is a one-off cost in
+down); purchased services, automation and the moral programme cost per resident and year in
+proportion to their levers; the platform costs per resident of an integrated community and per
+integrated unit (``Network.platform_cost_year``). Drafting responsibility lists (法治) is a one-off cost in
 person-days per district, paid when clarity rises.
 
 Money can bind (``costs.funding``). New spending is measured against the baseline's levers
@@ -49,9 +50,10 @@ class Costs:
         """Yuan per day (simulated scale) of purchased services, platform, automation, moral programme."""
         m = self.model
         c = m.p.costs
-        per_resident = (lv.social_org_funding * c.social_org_budget + lv.info_sharing * c.platform
+        per_resident = (lv.social_org_funding * c.social_org_budget
                         + lv.automation * c.automation + lv.moral_education * c.moral_programme) / DAYS_PER_YEAR
-        return per_resident * m.population.n
+        platform = m.mechanisms.network.platform_cost_year(lv.info_sharing).sum() / DAYS_PER_YEAR
+        return per_resident * m.population.n + platform
 
     def added_programmes(self) -> float:
         """Yuan per day (simulated scale) the programmes cost beyond the baseline's levers."""

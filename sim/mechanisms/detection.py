@@ -3,7 +3,8 @@
 Open cases brew (severity grows, slower while handled); latent low-severity cases may fade
 away. Latent cases are found by three independent channels: the parties report (more when
 they trust the system), grid workers' patrols (intensity per resident), and early warning
-from shared data (一网统管). A case at eruption severity whose parties are mobilised erupts:
+from shared data (一网统管): only where the case's community's data reach a unit that acts on
+them (``Network.data_reach``), as complete as reporting. A case at eruption severity whose parties are mobilised erupts:
 a collective incident when enough of a group are mobilised, else a petition (越级上访).
 """
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from ..disputes import Channel, Eruption, Level, State
 from .base import PER_100, Mechanism
-from .information import info_quality
+from .information import reporting
 
 
 class Detection(Mechanism):
@@ -49,7 +50,8 @@ class Detection(Mechanism):
         comm = cs.community[lat]
         intensity = m.mechanisms.capacity.patrol_days[comm] / m.territory.community_size[comm] * PER_100
         p_patrol = 1.0 - np.exp(-d.patrol_efficacy * intensity * visible)
-        p_data = d.p_data * info_quality(m.levers, m.p.workforce) * sev
+        reach = m.mechanisms.network.data_reach(comm)  # silos: a community's data reach nobody who acts
+        p_data = np.where(reach, d.p_data * reporting(m.levers, m.p.workforce) * sev, 0.0)
         u = rng.random((3, len(lat)))
         hit = np.stack([u[0] < p_report, u[1] < p_patrol, u[2] < p_data])
         brought = cs.channel[lat] >= 0  # brought forward by the parties as the need arose (emergence)

@@ -57,7 +57,7 @@ class Hotline(Mechanism):
         cs.level[dept] = Level.DISTRICT
         cs.visited[dept] = 1 << Level.DISTRICT
         cs.arrived[dept] = m.day
-        m.mechanisms.routing.dispatch(dept, delay=hp.dispatch_days)
+        m.mechanisms.routing.dispatch(dept, delay=hp.dispatch_days, dispatcher=m.units.city_unit)  # the 12345 centre
         cs.hl_unit[dept] = cs.holder[dept]
         street = new[~cs.needs_dept[new]]
         cs.level[street] = Level.STREET

@@ -5,8 +5,11 @@ community's workers, the first whose authority, capacity and skill allow (小事
 at street level is settled by the street if its authority covers it, else the street whistles
 for the departments (吹哨报到) or passes it up (大事不出镇); district and city centres triage:
 department cases are dispatched, others handled. Dispatchers send a case to the lead
-department of its level; without shared data or clear lists some reach the wrong
-department and come back after a delay (推诿, a bounce). A case that fails, misses its
+department of its level; a dispatcher who sees that department's data (both on the shared
+platform, ``network``) reaches it more surely, clear lists help either way; a case sent to the
+wrong department comes back after a delay (推诿, a bounce). A street's whistle is answered with a
+daily chance that rises with whistle power and the street - department tie; one not answered
+within ``whistle_deadline`` days is passed up. A case that fails, misses its
 deadline or lies beyond a level's authority goes up a level (矛盾上交).
 """
 
@@ -18,7 +21,7 @@ from ..actors import Department, Street
 from ..city import N_DOMAINS
 from ..disputes import Handler, Level, State
 from .base import EPS, Mechanism
-from .information import info_quality, reporting
+from .information import reporting
 
 GRASSROOTS_HANDLERS = (Handler.COUNCIL, Handler.SOCIAL_ORG, Handler.COMMUNITY)
 #: Bit of each grassroots handler in a case's ``tried`` mask.
@@ -28,7 +31,8 @@ TRIED_BIT = {Handler.COUNCIL: 1, Handler.SOCIAL_ORG: 2, Handler.COMMUNITY: 4}
 class Routing(Mechanism):
     name = "routing"
     counters = ("escalations", "escalations_to_street", "escalations_to_district", "escalations_to_city",
-                "bounces", "whistles", "routings", "routings_correct")
+                "bounces", "whistles", "routings", "routings_correct", "whistle_answers", "whistle_delay_days",
+                "whistle_passups", "passups", "passup_delay_days")
 
     def __init__(self, model):
         super().__init__(model)
@@ -84,9 +88,9 @@ class Routing(Mechanism):
         cs.holder[idx] = holder
         work = T["work"][cs.type[idx]] * h.work_scale * (h.work_severity_offset + cs.severity[idx])
         work *= 1.0 + h.extra_dept_work * np.maximum(cs.n_depts[idx].astype(np.float32) - 1.0, 0.0)
-        if handler in GRASSROOTS_HANDLERS:
-            lv = m.levers
-            work = work + m.p.workforce.data_entry_days * lv.info_sharing * (1.0 - lv.automation)
+        if handler in GRASSROOTS_HANDLERS:  # communities on the platform enter each case's data
+            entry = m.p.workforce.data_entry_days * (1.0 - m.levers.automation)
+            work = work + entry * m.mechanisms.network.community_integrated(cs.community[idx])
         cs.work[idx] = work
         cs.work_need[idx] = work  # what full work needs; an overloaded handler may give less (handling)
         cs.shortcut[idx] = -1
@@ -123,24 +127,40 @@ class Routing(Mechanism):
             self.escalate(up[~failed], penalise=False)
 
     def _place_street(self, idx: np.ndarray) -> None:
-        """The street settles what its authority covers, whistles for departments, or passes it up."""
+        """The street settles what its authority covers, whistles for departments, or passes it up; a
+        case whose whistle nobody answered in time comes back here and is passed up."""
         if len(idx) == 0:
             return
         m = self.model
-        cs, lv = m.table, m.levers
+        cs, lv, n = m.table, m.levers, m.p.network
+        due = cs.whistle_due[idx] >= 0
+        if due.any():  # nobody reported to the whistle within the deadline: passed up without penalty
+            late = idx[due]
+            cs.whistle_due[late] = -1
+            self.count("whistle_passups", len(late))
+            self.escalate(late, penalise=False)
+            idx = idx[~due]
         covered = cs.auth[idx] <= self.authority_street
         self.take(idx[covered], Handler.STREET, m.units.street_unit(cs.street[idx[covered]]))
         rest = idx[~covered]
         needs = cs.needs_dept[rest]
         whistles = Street.whistles(lv)
         whistle = rest[needs] if whistles else rest[:0]
-        if len(whistle):  # 吹哨报到: departments report after a delay that shrinks with whistle power
+        passed = rest[~needs] if whistles else rest
+        cs.street_out[passed[cs.needs_dept[passed]]] = m.day  # the pass-up route to a department starts
+        if len(whistle):  # 吹哨报到: departments report with a daily chance (power, w_local, the tie)
             cs.whistled[whistle] = True
+            cs.street_out[whistle] = m.day
             self.count("whistles", len(whistle))
             rng = m.streams.day("whistle", m.day)
-            p = Department.whistle_response(lv, m.p.handling)
-            self.dispatch(whistle, delay=rng.geometric(p, len(whistle)))
-        self.escalate(rest[~needs] if whistles else rest, penalise=False)
+            p = Department.whistle_response(lv, m.p.handling, n, m.mechanisms.network.street_tie(whistle))
+            delay = rng.geometric(p)
+            answered = delay <= n.whistle_deadline
+            self.dispatch(whistle[answered], delay=delay[answered])
+            unanswered = whistle[~answered]
+            cs.whistle_due[unanswered] = m.day
+            cs.wait_until[unanswered] = m.day + n.whistle_deadline
+        self.escalate(passed, penalise=False)
 
     def _place_above(self, idx: np.ndarray) -> None:
         """District and city centres triage: department cases are dispatched, others handled."""
@@ -149,33 +169,57 @@ class Routing(Mechanism):
         m = self.model
         cs, triage = m.table, m.p.handling.triage_days
         needs = cs.needs_dept[idx]
-        self.dispatch(idx[needs], delay=triage)
+        dept = idx[needs]
+        # a case passed up after an unanswered whistle: the whistle named its departments, no second triage
+        after_whistle = cs.whistled[dept] & (cs.street_out[dept] >= 0)
+        self.dispatch(dept, delay=np.where(after_whistle, 0, triage))
         own = idx[~needs]
         city = cs.level[own] == Level.CITY
         self.take(own[~city], Handler.DISTRICT, m.units.district_unit(cs.district[own[~city]]))
         self.take(own[city], Handler.CITY, np.full(int(city.sum()), m.units.city_unit))
         cs.wait_until[own] = m.day + triage
 
-    def dispatch(self, idx: np.ndarray, delay=0) -> None:
-        """Send cases to the lead department of their level; without shared data or clear lists
-        some reach the wrong department and come back after ``bounce_delay`` (MODEL §3.6). A
+    def dispatch(self, idx: np.ndarray, delay=0, dispatcher=None) -> None:
+        """Send cases to the lead department of their level. The ``dispatcher`` (default: the street
+        at street level, where the street whistled; the district centre; the city centre at city
+        level) reaches the right department with ``routing_accuracy_data`` when it sees that
+        department's data (both on the platform), else with ``routing_accuracy``, both as complete as
+        reporting; clear lists remove ``routing_clarity_weight`` of the remaining errors. A case that
+        reaches the wrong department comes back after ``bounce_delay`` (MODEL §3.6, §12.2). A
         cross-department case may be referred to the party committee's joint meeting."""
         if len(idx) == 0:
             return
         m = self.model
-        cs, h, lv = m.table, m.p.handling, m.levers
+        cs, h, lv, u = m.table, m.p.handling, m.levers, m.units
         rng = m.streams.day("routing", m.day)
-        base = h.routing_accuracy * reporting(lv, m.p.workforce)  # without a platform, dispatchers rely on reports
-        accuracy = base + (1.0 - base) * (h.routing_info_weight * info_quality(lv, m.p.workforce)
-                                          + h.routing_clarity_weight * lv.responsibility_clarity)
+        level, district = cs.level[idx], cs.district[idx]
+        city = level == Level.CITY
+        if dispatcher is None:
+            dispatcher = np.where(city, u.city_unit, np.where(level == Level.STREET, u.street_unit(cs.street[idx]),
+                                                              u.district_unit(district)))
+        lead_domain = cs.lead[idx].astype(np.int64)
+        lead = np.where(city, u.city_dept(lead_domain), u.district_dept(district, lead_domain))
+        sees = m.mechanisms.network.sees(dispatcher, lead)
+        base = np.where(sees, m.p.network.routing_accuracy_data, h.routing_accuracy) * reporting(lv, m.p.workforce)
+        accuracy = base + (1.0 - base) * h.routing_clarity_weight * lv.responsibility_clarity
         right = rng.random(len(idx)) < accuracy
-        wrong_domain = (cs.lead[idx] + 1 + rng.integers(0, N_DOMAINS - 1, len(idx))) % N_DOMAINS
-        domain = np.where(right, cs.lead[idx], wrong_domain)
-        city = cs.level[idx] == Level.CITY
-        holder = np.where(city, m.units.city_dept(domain), m.units.district_dept(cs.district[idx], domain))
+        wrong_domain = (lead_domain + 1 + rng.integers(0, N_DOMAINS - 1, len(idx))) % N_DOMAINS
+        domain = np.where(right, lead_domain, wrong_domain)
+        holder = np.where(city, u.city_dept(domain), u.district_dept(district, domain))
         self.take(idx, Handler.DEPARTMENT, holder)
         cs.misrouted[idx] = ~right
-        cs.wait_until[idx] = m.day + np.asarray(delay) + np.where(right, 0, h.bounce_delay)
+        start = m.day + np.asarray(delay)
+        cs.wait_until[idx] = start + np.where(right, 0, h.bounce_delay)
+        out = cs.street_out[idx]
+        handed = out >= 0  # the street handed it on: how long it took to reach a department
+        if handed.any():
+            days = (np.broadcast_to(start, idx.shape) - out)[handed]
+            at_street = level[handed] == Level.STREET  # an answered whistle, else the pass-up route
+            self.count("whistle_answers", int(at_street.sum()))
+            self.count("whistle_delay_days", int(days[at_street].sum()))
+            self.count("passups", int((~at_street).sum()))
+            self.count("passup_delay_days", int(days[~at_street].sum()))
+            cs.street_out[idx[handed]] = -1
         cross = cs.n_depts[idx] >= 2
         cs.coordinated[idx] = ~cross
         cs.referred[idx] = cross & (rng.random(len(idx)) < lv.party_attention)

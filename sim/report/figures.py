@@ -443,9 +443,16 @@ def org_network(snapshot, lang: str = "en", max_edges_platform: int = 0, max_edg
     skip_comm = ~platform & community & (int((~platform & community).sum()) > max_edges_community)
     drawn = edges[~skip_platform & ~skip_comm]
     skipped, skipped_comm = int(skip_platform.sum()), int(skip_comm.sum())
+    ties = drawn[drawn["relation"] == "works_with"]  # working ties (MODEL §12.2): width by strength
+    drawn = drawn[drawn["relation"] != "works_with"]
     segments = [(pos[u], pos[v]) for u, v in zip(drawn["source"], drawn["target"], strict=True)]
     alpha = float(np.clip(60.0 / max(len(segments), 1) ** 0.5, 0.08, 0.5))
     ax.add_collection(LineCollection(segments, colors="#8c8c8c", linewidths=0.5, alpha=alpha, zorder=1))
+    ties = ties[ties["weight"] > 0.05]
+    if len(ties):
+        tie_segments = [(pos[u], pos[v]) for u, v in zip(ties["source"], ties["target"], strict=True)]
+        ax.add_collection(LineCollection(tie_segments, colors="#2c7bb6", linewidths=0.3 + 2.5 * ties["weight"].to_numpy(),
+                                         alpha=0.5, zorder=1))
     held = nodes.loc[nodes["unit"] >= 0, "queue"]
     vmax = max(float(held.max()) if len(held) else 1.0, 1.0)
     # a few units (city departments) can hold far more than the rest: a square-root scale keeps
@@ -477,6 +484,8 @@ def org_network(snapshot, lang: str = "en", max_edges_platform: int = 0, max_edg
     handles = [Line2D([], [], ls="", marker=MARKERS[k], ms=8, mfc="#fdae61" if k not in ("party", "platform")
                       else NO_UNIT_COLOR, mec="#555555", label=kind_label(k, lang)) for k in shown]
     handles.append(Patch(fc=NO_UNIT_COLOR, ec="#555555", label=t("fig.network.nounit", lang)))
+    if len(ties):
+        handles.append(Line2D([], [], color="#2c7bb6", lw=2, label=t("fig.network.ties", lang)))
     if skipped:
         handles.append(Line2D([], [], ls="", label=t("fig.network.platform_edges", lang).format(n=skipped)))
     if skipped_comm:

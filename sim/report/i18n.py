@@ -148,6 +148,7 @@ TEXT: dict[str, dict[str, str]] = {
     "fig.network.subtitle": {"en": "{scenario}, seed {seed}", "zh": "{scenario}，随机种子{seed}"},
     "fig.network.colorbar": {"en": "open cases held", "zh": "持有未结案件数"},
     "fig.network.nounit": {"en": "holds no cases", "zh": "不持有案件"},
+    "fig.network.ties": {"en": "working ties (width: strength)", "zh": "协作关系（线宽：强度）"},
     "fig.network.platform_edges": {"en": "platform links not drawn ({n})", "zh": "平台连线未画出（{n}条）"},
     "fig.network.community_edges": {"en": "communities' links not drawn ({n})", "zh": "社区连线未画出（{n}条）"},
     "cap.bands": {
