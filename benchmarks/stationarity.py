@@ -19,31 +19,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim import CoGovernanceModel  # noqa: E402
+from sim.experiments.analysis import STATIONARY_TOLERANCE, stationarity_deviation, yearly_table  # noqa: E402
 
 YEAR = 365
-TOLERANCE = 0.10  # MODEL §12.1
-
-
-def yearly(ts: pd.DataFrame, years: int) -> pd.DataFrame:
-    """Per reported year: resolution rate, eruptions, open cases and mean trust at year end."""
-    year = ts["day"].to_numpy() // YEAR
-    ts = ts.assign(year=year)
-    ts = ts[ts["year"] < years]
-    g = ts.groupby("year")
-    out = pd.DataFrame({
-        "resolution": g["outcomes_resolved"].sum() / g["outcomes"].sum(),
-        "eruptions": g["erupted"].sum(),
-        "open_end": g["open"].last(),
-        "trust_end": g["trust_mean"].last(),
-    })
-    out.index = out.index + 1
-    return out
-
-
-def deviation(table: pd.DataFrame) -> pd.Series:
-    """Largest relative distance of a year from the mean of all years, per measure."""
-    mean = table.mean()
-    return ((table - mean).abs() / mean.abs()).max()
 
 
 def main(argv=None) -> int:
@@ -52,18 +30,20 @@ def main(argv=None) -> int:
     ap.add_argument("--preset", default="city")
     ap.add_argument("--years", type=int, default=5)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--burn-in", type=int, default=None, help="days of burn-in (default: the scenario's)")
     a = ap.parse_args(argv)
+    extra = {} if a.burn_in is None else {"burn_in": a.burn_in}
     worst = []
     for seed in a.seeds:
-        m = CoGovernanceModel(a.scenario, seed=seed, preset=a.preset, days=a.years * YEAR).run()
-        table = yearly(m.timeseries(), a.years)
-        print(f"\n{a.scenario}, {a.preset}, seed {seed}")
+        m = CoGovernanceModel(a.scenario, seed=seed, preset=a.preset, days=a.years * YEAR, **extra).run()
+        table = yearly_table(m.timeseries(), a.years)
+        print(f"\n{a.scenario}, {a.preset}, seed {seed}, burn-in {m.p.burn_in} days")
         print(table.to_string(float_format=lambda v: f"{v:,.3f}"))
-        worst.append(deviation(table))
+        worst.append(stationarity_deviation(table))
     worst = pd.concat(worst, axis=1).max(axis=1)
-    print(f"\nlargest deviation of a year from the {a.years}-year mean (over seeds), tolerance {TOLERANCE:.0%}:")
+    print(f"\nlargest deviation of a year from the {a.years}-year mean (over seeds), tolerance {STATIONARY_TOLERANCE:.0%}:")
     for name, v in worst.items():
-        print(f"  {name:<12} {v:6.1%}  {'ok' if v <= TOLERANCE else 'NOT stationary'}")
+        print(f"  {name:<12} {v:6.1%}  {'ok' if v <= STATIONARY_TOLERANCE else 'NOT stationary'}")
     return 0
 
 

@@ -390,6 +390,7 @@ class Evaluation(Section):
     intrinsic: Share = F(0.5, "weight of real resolutions in a unit's own motivation (public service) (assumption)")
     effort_cost: Share = F(0.4, "cost of effort, quadratic [score units] (assumption)")
     learning_step: Share = F(0.1, "size of a trial change of effort, paperwork, closure or concealment (assumption)")
+    trial_periods: int = F(3, "evaluation periods a unit runs its choices before judging a trial by their mean payoff; peers are compared by their mean payoff over as many periods [periods] (assumption)", ge=1, le=24)
     learning_noise: Share = F(0.05, "noise in how units perceive payoff differences (assumption)")
     imitation_rate: Share = F(1.0, "chance per period that a unit compares itself with a random peer of its kind: 1, as the period's ranking is published to all (social learning, Bevan & Hood 2006) [per period] (assumption)")
     imitation_gain: float = F(2.0, "chance of copying the peer's choices per unit of payoff by which the peer did better (proportional imitation, Schlag 1998) [per payoff unit] (assumption)", ge=0, le=100)

@@ -32,7 +32,7 @@ def climb(slope: float, ev: Evaluation, periods: int = 24, n: int = 240, seed: i
     """Mean superficial propensity after ``periods`` periods of payoffs slope x propensity + noise."""
     units = np.arange(n)
     strategy = initial_strategy(n, units, ev)
-    learner = Learner(units)
+    learner = Learner(units, window=ev.trial_periods)
     rng = np.random.default_rng(seed)
     for _ in range(periods):
         pay = slope * strategy[:, SUPERFICIAL] + rng.normal(0.0, NOISE, n)

@@ -183,6 +183,33 @@ def test_learner_keeps_what_pays_and_reverts_what_does_not():
     assert learner.baseline[1] == 1.5 and learner.baseline[0] == 1.0  # a reverted trial keeps the old baseline
 
 
+def test_a_trial_is_judged_by_its_mean_payoff_over_the_window():
+    """With a window of 3 periods a trial runs three periods untouched and is then judged by their
+    mean payoff: one bad period among three good ones does not revert it; a worse mean does."""
+    ev = Evaluation(learning_noise=0.0, imitation_rate=0.0)
+    units = np.array([0, 1])
+    strategy = initial_strategy(2, units, ev)
+    learner = Learner(units, window=3)
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # the first window sets the baseline (mean 1.0), then a trial starts
+        learner.update(strategy, np.array([1.0, 1.0]), ev, rng)
+    dims, old = learner.trial_dim.copy(), learner.trial_old.copy()
+    tried = strategy.copy()
+    assert (dims >= 0).all()
+    # unit 0: 0.4, 1.4, 1.4 (mean 1.07, kept); unit 1: 1.2, 0.8, 0.7 (mean 0.9, reverted)
+    for period, pay in enumerate(([0.4, 1.2], [1.4, 0.8], [1.4, 0.7])):
+        learner.update(strategy, np.array(pay), ev, rng)
+        if period < 2:  # mid-window: nothing is judged or changed
+            np.testing.assert_array_equal(strategy, tried)
+            np.testing.assert_array_equal(learner.trial_dim, dims)
+    assert learner.baseline[0] == np.float64(np.mean([0.4, 1.4, 1.4]))
+    assert learner.baseline[1] == 1.0
+    if learner.trial_dim[1] != dims[1]:
+        assert strategy[1, dims[1]] == old[1]
+    if learner.trial_dim[0] != dims[0]:
+        assert strategy[0, dims[0]] == tried[0, dims[0]]
+
+
 def test_learner_stays_within_bounds():
     ev = Evaluation(learning_step=0.5, learning_noise=0.1)
     units = np.arange(200)

@@ -133,3 +133,25 @@ def timeseries_bands(timeseries: pd.DataFrame, by: str, columns: list[str], conf
     out["low"] = out["mean"] - half
     out["high"] = out["mean"] + half
     return out
+
+
+#: MODEL §12.1: each reported year within this share of the multi-year mean.
+STATIONARY_TOLERANCE = 0.10
+
+
+def yearly_table(timeseries: pd.DataFrame, years: int, year_days: int = 365) -> pd.DataFrame:
+    """Per reported year (1, 2, ...) of one run's time series: resolution rate (resolved / judged
+    outcomes), eruptions, open cases and mean trust at the year's end."""
+    ts = timeseries.assign(year=timeseries["day"].to_numpy() // year_days)
+    g = ts[ts["year"] < years].groupby("year")
+    out = pd.DataFrame({"resolution": g["outcomes_resolved"].sum() / g["outcomes"].sum(),
+                        "eruptions": g["erupted"].sum(), "open_end": g["open"].last(),
+                        "trust_end": g["trust_mean"].last()})
+    out.index = out.index + 1
+    return out
+
+
+def stationarity_deviation(table: pd.DataFrame) -> pd.Series:
+    """Largest relative distance of a year from the mean of all years, per measure (MODEL §12.1)."""
+    mean = table.mean()
+    return ((table - mean).abs() / mean.abs()).max()

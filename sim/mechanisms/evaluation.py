@@ -116,14 +116,19 @@ class Learner:
         kinds: each learning unit's kind (peers are of the same kind); one kind if None.
     """
 
-    def __init__(self, units: np.ndarray, kinds: np.ndarray | None = None):
+    def __init__(self, units: np.ndarray, kinds: np.ndarray | None = None, window: int = 1):
         self.units = units
         n = len(units)
         kinds = np.zeros(n, dtype=np.int64) if kinds is None else np.asarray(kinds)
         self.groups = [np.flatnonzero(kinds == k) for k in np.unique(kinds)]
+        self.window = int(window)
         self.baseline = np.full(n, np.nan)
         self.trial_dim = np.full(n, -1, dtype=np.int64)
         self.trial_old = np.zeros(n, dtype=np.float32)
+        self.trial_sum = np.zeros(n)      # payoffs of the periods the current choices have run...
+        self.trial_periods = np.zeros(n, dtype=np.int64)  # ...and how many
+        self.recent = np.full((n, self.window), np.nan)  # the last ``window`` payoffs (a ring)
+        self.periods = 0
         self.copied = np.zeros(n, dtype=bool)  # who copied a peer in the last update
 
     def peers(self, rng: np.random.Generator) -> np.ndarray:
@@ -135,37 +140,49 @@ class Learner:
 
     def update(self, strategy: np.ndarray, payoff_all: np.ndarray, ev: EvaluationParams,
                rng: np.random.Generator) -> None:
-        """Imitate better peers; keep or revert last period's trial by its perceived payoff; start the
-        next trial."""
+        """Imitate better peers; once the current choices have run ``window`` periods, keep or revert
+        the trial by its mean perceived payoff over them and start the next trial. Peers are compared
+        by their mean payoff over the last ``window`` periods."""
         u = self.units
         pay = payoff_all[u]
         n = len(u)
         played = strategy[u].copy()  # the choices that earned this period's payoffs
-        # own trial and error: keep or revert
-        has = self.trial_dim >= 0
-        perceived = pay + rng.normal(0.0, ev.learning_noise, n)
+        self.recent[:, self.periods % self.window] = pay
+        self.periods += 1
+        standing = np.nanmean(self.recent, axis=1)
+        self.trial_sum += pay
+        self.trial_periods += 1
+        # own trial and error: once the choices have run their window, keep or revert
+        due = self.trial_periods >= self.window
+        mean = self.trial_sum / np.maximum(self.trial_periods, 1)
+        has = due & (self.trial_dim >= 0)
+        perceived = mean + rng.normal(0.0, ev.learning_noise, n)
         worse = has & (perceived < self.baseline)
         strategy[u[worse], self.trial_dim[worse]] = self.trial_old[worse]
-        keep = ~worse
-        self.baseline[keep] = pay[keep]
+        keep = due & ~worse
+        self.baseline[keep] = mean[keep]
         # imitation: copy a better-scoring peer's choices with a chance proportional to the difference
         peer = self.peers(rng)
         looks = rng.random(n) < ev.imitation_rate
-        p_copy = np.clip(ev.imitation_gain * (pay[peer] - pay), 0.0, 1.0)
+        p_copy = np.clip(ev.imitation_gain * (standing[peer] - standing), 0.0, 1.0)
         copy = looks & (rng.random(n) < p_copy) & (peer != np.arange(n))
         strategy[u[copy]] = played[peer[copy]]
-        self.baseline[copy] = np.nan  # the copied choices' own payoff is seen next period
+        self.baseline[copy] = np.nan  # the copied choices' own payoff is seen over the next window
         self.copied = copy
-        # next trial (not for those who just copied): one choice, one step up or down (a fair coin)
+        # next trial (for those whose window ended, not for those who just copied): one choice, one
+        # step up or down (a fair coin)
         dim = rng.integers(0, len(CHOICES), n)
         step = np.where(rng.random(n) < 0.5, -ev.learning_step, ev.learning_step).astype(np.float32)  # lint: fair coin
-        trial = ~copy
+        trial = due & ~copy
         old = strategy[u, dim]
         low, high = bounds(ev)
         new = np.clip(old + step, low[dim], high[dim])
         strategy[u[trial], dim[trial]] = new[trial]
-        self.trial_dim[:] = np.where(trial, dim, -1)
-        self.trial_old[:] = old
+        restart = due | copy
+        self.trial_dim[restart] = np.where(trial, dim, -1)[restart]
+        self.trial_old[restart] = old[restart]
+        self.trial_sum[restart] = 0.0
+        self.trial_periods[restart] = 0
 
 
 class Evaluation(Mechanism):
@@ -175,7 +192,7 @@ class Evaluation(Mechanism):
         super().__init__(model)
         evaluated = model.units.evaluated()
         self.record = PeriodRecord(model.units.n)
-        self.learner = Learner(evaluated, model.units.kind[evaluated])
+        self.learner = Learner(evaluated, model.units.kind[evaluated], model.p.evaluation.trial_periods)
 
     def step(self) -> None:
         m = self.model
