@@ -411,7 +411,9 @@ def calibration_measures(model, period: Period | None = None) -> dict:
                                            (dispute & resolved).sum()),
         "disputes_closure_rate_reported": _rate((dispute & closed & judged).sum(), (dispute & judged).sum()),
         "dept_resolved_share": _rate((dept & resolved).sum(), dept.sum()),
-        "demands_per_resident_year": float(((col("family") == 1) & detected).sum() / model.population.n * per_year),
+        # C13: actionable requests reaching units through the 12345 hotline (Beijing's figure counts its calls)
+        "demands_per_resident_year": float(((col("family") == 1) & detected & (col("channel") == Channel.HOTLINE)).sum()
+                                           / model.population.n * per_year),
         # C10: land acquisition and demolition behind > 70% of collective petitions
         "collective_petitions_land_share": _rate((collective_petitions(col) & (col("type") == LAND)).sum(),
                                                  collective_petitions(col).sum()),

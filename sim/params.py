@@ -223,7 +223,7 @@ LEVER_NAMES: tuple[str, ...] = tuple(Levers.model_fields)
 
 class Emergence(Section):
     disputes_per_1000_year: float = F(9.0, "interpersonal disputes arising per 1,000 residents per year (C1: 6-11)", ge=0, fit=(6.0, 15.0))
-    demands_per_resident_year: float = F(0.07, "needs (actionable demands on a unit) arising per resident per year; only those brought forward become cases, which C13 counts (C13: 0.05-0.1)", ge=0)
+    demands_per_resident_year: float = F(0.07, "needs (actionable demands on a unit) arising per resident per year; only those brought forward become cases, and C13 counts those brought through the 12345 hotline (C13: 0.05-0.1 hotline requests) [per resident per year]", ge=0, fit=(0.05, 0.6))
     grievance_hazard: float = F(2.0, "relative rise of a resident's hazard per unit of grievance [multiplier] (assumption)", ge=0, le=20)
     moral_effect: Share = F(0.3, "emergence reduction at full moral education, once matured [share] (assumption)")
     moral_ramp_days: float = F(365.0, "time for moral education to mature [days] (assumption: slow)", gt=0)

@@ -381,7 +381,7 @@ KPIS: dict[str, Kpi] = {k.name: k for k in (
     _kpi("disputes_closure_rate_reported", "Reported closure rate of disputes", "纠纷上报调解成功率", "share", 0, "rate",
          False),
     _kpi("dept_resolved_share", "Department requests resolved", "部门诉求解决占比", "share", 0, "rate", False),
-    _kpi("demands_per_resident_year", "Demands per resident a year", "每人每年诉求数", "per resident per year", 0,
+    _kpi("demands_per_resident_year", "12345 requests per resident a year", "每人每年12345诉求数", "per resident per year", 0,
          "per_year", False),
     # C10: share of collective incidents and group petitions whose dispute is land acquisition or demolition
     _kpi("collective_petitions_land_share", "Collective petitions over land", "群体性上访中征地拆迁占比", "share", 0,
