@@ -5,7 +5,7 @@
 2. The positive controls of MODEL §12.4 on the city preset (fixed seed, two years): evaluation
    paying only for closure counts at high strength raises the mean superficial-closure
    propensity; paying only for satisfaction callbacks lowers it; heavy accountability for
-   escalation raises concealment.
+   escalation raises concealment where hiding is never found out, and being found out curbs it.
 
 Tolerances: the mean over ~300 evaluated units of a choice whose units spread by ~0.1 has a
 standard error of ~0.006 if units were independent; learning makes them dependent (they copy
@@ -109,9 +109,13 @@ def day0(arm: str) -> tuple[float, float]:
     return float(m.superficial[ev].mean()), float(m.conceal[ev].mean())
 
 
+#: concealment never found out: the escalation penalty's incentive alone (its rule in isolation)
+NEVER_FOUND = {"p_exposed_inspection": 0.0, "p_exposed_hotline": 0.0}
+
+
 @functools.cache
-def after_two_years(arm: str) -> tuple[float, float]:
-    m = make_model(preset="city", days=730, levers=ARMS[arm])
+def after_two_years(arm: str, found_out: bool = True) -> tuple[float, float]:
+    m = make_model(preset="city", days=730, levers=ARMS[arm], **({} if found_out else {"handling": NEVER_FOUND}))
     m.run()
     ev = m.units.evaluated()
     return float(m.superficial[ev].mean()), float(m.conceal[ev].mean())
@@ -136,7 +140,19 @@ def test_satisfaction_callbacks_lower_superficial_closure():
 
 @pytest.mark.slow
 def test_heavy_accountability_raises_concealment():
-    _, heavy = after_two_years("accountability")
-    _, none = after_two_years("none")
-    print(f"concealment after two years: accountability 1: {heavy:.3f}, 0: {none:.3f}")
+    """Where hiding is never found out, concealing avoids the escalation penalty and nothing else:
+    heavy accountability must raise it."""
+    _, heavy = after_two_years("accountability", found_out=False)
+    _, none = after_two_years("none", found_out=False)
+    print(f"concealment after two years, never found out: accountability 1: {heavy:.3f}, 0: {none:.3f}")
     assert heavy > none + 0.03
+
+
+@pytest.mark.slow
+def test_being_found_out_curbs_concealment():
+    """Under heavy accountability, concealment that can be found out (and is punished then) pays less
+    than concealment that never is."""
+    _, found = after_two_years("accountability")
+    _, never = after_two_years("accountability", found_out=False)
+    print(f"concealment after two years under accountability 1: found out {found:.3f}, never {never:.3f}")
+    assert found < never - 0.03
