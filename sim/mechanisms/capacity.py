@@ -22,7 +22,7 @@ import numpy as np
 
 from ..actors import Centre, Community, Department, SocialOrganisation, Street
 from ..params import Levers
-from .base import DAYS_PER_YEAR, Mechanism
+from .base import DAYS_PER_YEAR, EPS, Mechanism
 
 
 class Capacity(Mechanism):
@@ -89,4 +89,6 @@ class Capacity(Mechanism):
             if len(self.staffed) == 0:
                 self.staffed = np.array([a.unit for a in (*m.communities, *m.streets, *m.centres, *m.departments)])
             m.capacity[self.staffed] *= np.float32(1.0 - cut)
-        m.available += m.capacity
+        # staff time the units could give cases at full effort: utilisation (burnout) is the share of
+        # it they did give, so that working at low effort is not felt as a full load
+        m.available += m.capacity / np.maximum(m.effort, EPS)
