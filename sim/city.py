@@ -244,13 +244,16 @@ class Units:
     def responsible(self, cases, idx: np.ndarray) -> np.ndarray:
         """The evaluated unit answerable for each case of the table ``cases``: the holder, except that a
         council or social organisation answers to its community; a case nobody holds answers to the
-        unit of its level (community, street, else its district centre)."""
+        unit of its level (community, street, else its district centre), except that a case concealed at its
+        level (``concealer``) answers to the unit that concealed it until it moves up."""
         holder = cases.holder[idx]
         level = cases.level[idx]
         grass = (cases.handler[idx] < Handler.STREET) | (holder < 0)
         by_level = np.where(level == Level.STREET, self.street_unit(cases.street[idx]),
                             np.where(level == Level.GRASSROOTS, self.community_unit(cases.community[idx]),
                                      self.district_unit(cases.district[idx])))
+        concealer = cases.concealer[idx]
+        by_level = np.where(concealer >= 0, concealer, by_level)  # a concealed case: whoever hid it
         return np.where(grass, np.where(holder < 0, by_level, self.community_unit(cases.community[idx])), holder)
 
     def evaluated(self) -> np.ndarray:

@@ -168,6 +168,7 @@ CASE_COLUMNS: dict[str, tuple[type, object]] = {
     "escalations": (np.int16, 0),
     "concealed": (np.int16, 0),
     "hidden_until": (np.int32, -1),   # a concealed case nobody works on waits, unreported, until this day
+    "concealer": (np.int32, -1),      # the unit that concealed it at its level (answers for it until it moves up)
     "reopened": (np.int16, 0),
     "backlog": (np.bool_, False),
     "outcome_level": (np.int8, -1),

@@ -87,6 +87,7 @@ class Deadlines(Mechanism):
             hide[below] = self.conceals(idx[below])
         held = idx[hide]
         if len(held):
+            cs.concealer[held] = m.units.responsible(cs, held)  # before release: the holder answers
             cs.release(held)
             cs.concealed[held] += 1
             cs.arrived[held] = m.day

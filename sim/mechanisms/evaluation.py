@@ -22,7 +22,8 @@ and against the unit that closed the case (``closer``); a failure or a missed de
 the responsible unit; a case passed up because its level lacks the authority against the unit
 of that level (community or street) with weight ``territory_blame``; an eruption against the
 responsible unit and, with weight ``territory_blame``, against the case's community and street
-where they are not that unit (权小责大: answerable for the territory without the authority).
+where they are not that unit (权小责大: answerable for the territory without the authority); a
+case a unit concealed answers to that unit until it moves up (``Units.responsible``).
 
 Learning, every period, by two rules (vectorised over units):
 1. own trial and error ("win-stay, lose-shift"): a unit keeps last period's trial change if its

@@ -252,6 +252,7 @@ class Routing(Mechanism):
             g = m.population.grievance
             g[parties] = np.minimum(g[parties] + m.p.residents.grievance_escalation, 1.0)
         cs.release(idx)
+        cs.concealer[idx] = -1  # a new level: whoever hid it there no longer answers for it
         cs.level[idx] = np.minimum(cs.level[idx] + 1, Level.CITY)
         for level in (Level.STREET, Level.DISTRICT, Level.CITY):
             self.count(f"escalations_to_{level.name.lower()}", int((cs.level[idx[~top]] == level).sum()))
