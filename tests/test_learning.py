@@ -109,13 +109,17 @@ def day0(arm: str) -> tuple[float, float]:
     return float(m.superficial[ev].mean()), float(m.conceal[ev].mean())
 
 
-#: concealment never found out: the escalation penalty's incentive alone (its rule in isolation)
-NEVER_FOUND = {"p_exposed_inspection": 0.0, "p_exposed_hotline": 0.0}
+#: What concealment costs, switched off to isolate one rule: "escalations" leaves only the escalation
+#: penalty it avoids (never found out, eruptions not penalised); "found out" adds the exposure rule.
+COSTS = {"all": {},
+         "escalations": {"handling": {"p_exposed_inspection": 0.0, "p_exposed_hotline": 0.0},
+                         "evaluation": {"eruption_penalty": 0.0}},
+         "found out": {"evaluation": {"eruption_penalty": 0.0}}}
 
 
 @functools.cache
-def after_two_years(arm: str, found_out: bool = True) -> tuple[float, float]:
-    m = make_model(preset="city", days=730, levers=ARMS[arm], **({} if found_out else {"handling": NEVER_FOUND}))
+def after_two_years(arm: str, costs: str = "all") -> tuple[float, float]:
+    m = make_model(preset="city", days=730, levers=ARMS[arm], **COSTS[costs])
     m.run()
     ev = m.units.evaluated()
     return float(m.superficial[ev].mean()), float(m.conceal[ev].mean())
@@ -140,11 +144,11 @@ def test_satisfaction_callbacks_lower_superficial_closure():
 
 @pytest.mark.slow
 def test_heavy_accountability_raises_concealment():
-    """Where hiding is never found out, concealing avoids the escalation penalty and nothing else:
-    heavy accountability must raise it."""
-    _, heavy = after_two_years("accountability", found_out=False)
-    _, none = after_two_years("none", found_out=False)
-    print(f"concealment after two years, never found out: accountability 1: {heavy:.3f}, 0: {none:.3f}")
+    """Where hiding a case only avoids the escalation penalty (never found out, eruptions not
+    penalised), heavy accountability for escalations must raise concealment."""
+    _, heavy = after_two_years("accountability", "escalations")
+    _, none = after_two_years("none", "escalations")
+    print(f"concealment after two years, escalation penalty only: accountability 1: {heavy:.3f}, 0: {none:.3f}")
     assert heavy > none + 0.03
 
 
@@ -152,7 +156,7 @@ def test_heavy_accountability_raises_concealment():
 def test_being_found_out_curbs_concealment():
     """Under heavy accountability, concealment that can be found out (and is punished then) pays less
     than concealment that never is."""
-    _, found = after_two_years("accountability")
-    _, never = after_two_years("accountability", found_out=False)
+    _, found = after_two_years("accountability", "found out")
+    _, never = after_two_years("accountability", "escalations")
     print(f"concealment after two years under accountability 1: found out {found:.3f}, never {never:.3f}")
     assert found < never - 0.03
