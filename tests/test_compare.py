@@ -159,3 +159,16 @@ def test_every_built_in_scenario_has_labels_in_both_languages():
 
     for name in builtin_names():
         assert set(SCENARIO_LABELS.get(name, {})) == {"en", "zh"}, name
+
+
+def test_where_cases_ended_adds_up_to_every_case_of_the_period():
+    """The ladder figure's shares (resolved by level, superficial, erupted, withdrawn, still open) partition
+    the cases of the reported period, those open at day 0 included: they sum to 1 (they summed to ~1.2
+    when the day-0 stock was left out of the denominator)."""
+    from conftest import make_model
+
+    from sim.report.figures import ladder_shares
+    s = make_model(days=60).run().summary()
+    assert s["cases_open_start"] > 0  # the burn-in left cases open: the case this test is about
+    shares = ladder_shares(pd.DataFrame([{**s, "scenario": "baseline"}]), ["baseline"])
+    assert shares.sum(axis=1).iloc[0] == pytest.approx(1.0, abs=1e-9)

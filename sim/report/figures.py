@@ -154,10 +154,13 @@ LADDER = (  # (label key, colour)
 
 
 def ladder_shares(summaries: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """Per scenario, the mean over replicates of each outcome's share of all cases (rows: scenarios
-    in ``names`` order; columns: the keys of ``LADDER``)."""
+    """Per scenario, the mean over replicates of each outcome's share of all cases of the reported
+    period, those open at day 0 included (rows: scenarios in ``names`` order; columns: the keys of
+    ``LADDER``)."""
     s = summaries
-    total = s["cases_total"].astype(float).where(s["cases_total"] > 0)
+    opened = s["cases_open_start"] if "cases_open_start" in s else 0  # open at day 0 (made in the burn-in)
+    total = (s["cases_total"] + opened).astype(float)
+    total = total.where(total > 0)
     resolved = s["resolved"].astype(float)
     parts = pd.DataFrame({
         "scenario": s["scenario"],
