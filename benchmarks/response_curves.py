@@ -32,7 +32,8 @@ CURVES = {
     "incentive_strength (closure counts)": [dict(CLOSURE_COUNTS, incentive_strength=v) for v in (0.0, 1.0, 3.0)],
     "info_sharing": [dict(info_sharing=v) for v in (0.0, 0.5, 1.0)],
     "authority_devolution, no resources": [dict(authority_devolution=v, resources_follow=0.0) for v in (0.1, 0.5, 0.9)],
-    "authority_devolution, resources 0.8": [dict(authority_devolution=v, resources_follow=0.8) for v in (0.1, 0.5, 0.9)],
+    "authority_devolution, resources 0.8": [dict(authority_devolution=v, resources_follow=0.8)
+                                            for v in (0.1, 0.5, 0.9)],
 }
 MEASURES = ("resolved_per_detected", "hotline_satisfaction_rate", "trust_mean_end")
 
@@ -50,11 +51,12 @@ def main(argv=None) -> int:
         for levers in points:
             rows = []
             for seed in a.seeds:
-                s = CoGovernanceModel("baseline", seed=seed, preset=a.preset, days=a.days, levers=levers).run().summary()
-                rows.append([s[m] for m in MEASURES])
+                m = CoGovernanceModel("baseline", seed=seed, preset=a.preset, days=a.days, levers=levers)
+                s = m.run().summary()
+                rows.append([s[k] for k in MEASURES])
             x = np.array(rows, dtype=float)
-            cells = "  ".join(f"{mu:>19.3f} ± {sd:.3f}" for mu, sd in zip(x.mean(0), x.std(0, ddof=1) if len(x) > 1
-                                                                          else np.zeros(len(MEASURES))))
+            sds = x.std(0, ddof=1) if len(x) > 1 else np.zeros(len(MEASURES))
+            cells = "  ".join(f"{mu:>19.3f} ± {sd:.3f}" for mu, sd in zip(x.mean(0), sds))
             print(f"{curve:<38}{levers[lever]:>6.1f}  {cells}", flush=True)
     return 0
 

@@ -41,7 +41,8 @@ def main(argv=None) -> int:
         print(table.to_string(float_format=lambda v: f"{v:,.3f}"))
         worst.append(stationarity_deviation(table))
     worst = pd.concat(worst, axis=1).max(axis=1)
-    print(f"\nlargest deviation of a year from the {a.years}-year mean (over seeds), tolerance {STATIONARY_TOLERANCE:.0%}:")
+    print(f"\nlargest deviation of a year from the {a.years}-year mean (over seeds), "
+          f"tolerance {STATIONARY_TOLERANCE:.0%}:")
     for name, v in worst.items():
         print(f"  {name:<12} {v:6.1%}  {'ok' if v <= STATIONARY_TOLERANCE else 'NOT stationary'}")
     return 0

@@ -31,8 +31,8 @@ class Deadlines(Mechanism):
     def step(self) -> None:
         m = self.model
         cs, h = m.table, m.p.handling
-        self.expose()
         idx = cs.open_index()
+        self.expose(idx)
         act = idx[cs.state[idx] == State.ACTIVE]
         limit = time_limits(h)[cs.level[act]]
         over = act[m.day - cs.arrived[act] > limit]
@@ -47,14 +47,13 @@ class Deadlines(Mechanism):
         cs.arrived[held] = m.day
         m.mechanisms.routing.escalate(over[~hide], conceal=False)
 
-    def expose(self) -> None:
+    def expose(self, idx: np.ndarray) -> None:
         """A concealed case that nobody works on may be found out today: by an inspection
         (``p_exposed_inspection``) or because its first party, if the 12345 hotline reaches them, calls
         it in (``p_exposed_hotline``). It goes up at once as a failure of the unit that concealed it,
-        which answers for the concealment too (``Evaluation.blame_exposed``)."""
+        which answers for the concealment too (``Evaluation.blame_exposed``). ``idx``: the open cases."""
         m = self.model
         cs, h = m.table, m.p.handling
-        idx = cs.open_index()
         hidden = idx[(cs.state[idx] == State.ACTIVE) & (cs.hidden_until[idx] > m.day)]
         if len(hidden) == 0:
             return

@@ -115,6 +115,8 @@ class Learner:
     Args:
         units: the learning units' indices.
         kinds: each learning unit's kind (peers are of the same kind); one kind if None.
+        window: periods a trial runs before it is judged, and over which peers are compared
+            (``evaluation.trial_periods``; 1 is judging period by period).
     """
 
     def __init__(self, units: np.ndarray, kinds: np.ndarray | None = None, window: int = 1):

@@ -3,8 +3,9 @@ aggrieved; waiting costs: every day a detected case waits beyond the norm its pa
 and grow aggrieved, and so at each bounce (推诿) or escalation of their case; grievance decays and
 spreads along ties, weighted by distrust; experiences fade, so trust returns slowly towards each
 resident's disposition (without it, trust only ever moves where a case touches someone and the
-city's mean trust drifts for decades: MODEL §12.1's balancing mechanism for trust); residents mobilise when grievance x distrust passes a
-threshold that mobilised neighbours lower (Granovetter).
+city's mean trust drifts for decades: MODEL §12.1's balancing mechanism for trust); residents
+mobilise when grievance x distrust passes a threshold that mobilised neighbours lower
+(Granovetter).
 
 The rules are the population's own methods (``sim.population.Population``), vectorised over
 residents and cases; this stage only calls them in the day's order.
