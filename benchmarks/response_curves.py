@@ -18,7 +18,9 @@ A figure, not a test: reform outcomes are findings.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +37,12 @@ CURVES = {
     "authority_devolution, resources 0.8": [dict(authority_devolution=v, resources_follow=0.8)
                                             for v in (0.1, 0.5, 0.9)],
 }
-MEASURES = ("resolved_per_detected", "hotline_satisfaction_rate", "trust_mean_end")
+MEASURES = ("resolved_per_detected", "hotline_satisfaction_rate", "trust_mean_end", "closed_superficially")
+
+
+def _run(preset: str, days: int, seed: int, levers: dict) -> list[float]:
+    s = CoGovernanceModel("baseline", seed=seed, preset=preset, days=days, levers=levers).run().summary()
+    return [s[k] for k in MEASURES]
 
 
 def main(argv=None) -> int:
@@ -43,18 +50,17 @@ def main(argv=None) -> int:
     ap.add_argument("--preset", default="city")
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--workers", type=int, default=os.cpu_count(), help="processes (default: all cores)")
     a = ap.parse_args(argv)
     print(f"baseline, {a.preset}, {a.days} reported days, seeds {a.seeds}: mean +/- sd over seeds")
     print(f"{'lever':<38}{'value':>6}  " + "  ".join(f"{m:>26}" for m in MEASURES))
-    for curve, points in CURVES.items():
-        lever = curve.split(" ")[0].rstrip(",")
-        for levers in points:
-            rows = []
-            for seed in a.seeds:
-                m = CoGovernanceModel("baseline", seed=seed, preset=a.preset, days=a.days, levers=levers)
-                s = m.run().summary()
-                rows.append([s[k] for k in MEASURES])
-            x = np.array(rows, dtype=float)
+    with ProcessPoolExecutor(a.workers) as pool:
+        jobs = {(curve, i): [pool.submit(_run, a.preset, a.days, seed, levers) for seed in a.seeds]
+                for curve, points in CURVES.items() for i, levers in enumerate(points)}
+        for (curve, i), futures in jobs.items():
+            levers = CURVES[curve][i]
+            lever = curve.split(" ")[0].rstrip(",")
+            x = np.array([f.result() for f in futures], dtype=float)
             sds = x.std(0, ddof=1) if len(x) > 1 else np.zeros(len(MEASURES))
             cells = "  ".join(f"{mu:>19.3f} ± {sd:.3f}" for mu, sd in zip(x.mean(0), sds))
             print(f"{curve:<38}{levers[lever]:>6.1f}  {cells}", flush=True)

@@ -374,7 +374,7 @@ class Workforce(Section):
     data_entry_days: float = F(0.15, "person-days of data entry per case at full info sharing, no automation [days] (assumption)", ge=0)
     reporting_loss: Share = F(0.5, "loss of reporting when burden reduction is full and nothing is automated: platform data and dispatchers' routing suffer (减负 cost) (assumption)")
     turnover_base: Share = F(0.12, "yearly turnover of front-line workers without burnout (C9: ~20% overall)", fit=(0.05, 0.2))
-    burnout_turnover: float = F(0.5, "extra yearly turnover at full burnout [share] (C9)", ge=0, le=2)
+    burnout_turnover: float = F(0.5, "extra yearly turnover at full burnout [share] (C9)", ge=0, le=2, fit=(0.05, 1.0))
     staff_turnover_base: Share = F(0.05, "yearly turnover of street and department staff (civil servants) without burnout (assumption: below community workers')")
     burnout_gain: Share = F(0.3, "burnout gained per period of overload (utilisation above overload_utilisation) (assumption)")
     overload_utilisation: Share = F(0.9, "utilisation above which a period counts as overload [share] (assumption)")
@@ -388,7 +388,7 @@ class Workforce(Section):
 class Evaluation(Section):
     period: int = F(30, "evaluation period [days] (MODEL §5)", ge=1)
     intrinsic: Share = F(0.5, "weight of real resolutions in a unit's own motivation (public service) (assumption)")
-    effort_cost: Share = F(0.4, "cost of effort, quadratic [score units] (assumption)")
+    effort_cost: Share = F(0.1, "cost of effort, quadratic [score units] (assumption; ODD D35)")
     learning_step: Share = F(0.1, "size of a trial change of effort, paperwork, closure or concealment (assumption)")
     trial_periods: int = F(3, "evaluation periods a unit runs its choices before judging a trial by their mean payoff; peers are compared by their mean payoff over as many periods [periods] (assumption)", ge=1, le=24)
     learning_noise: Share = F(0.05, "noise in how units perceive payoff differences (assumption)")
@@ -453,7 +453,7 @@ class Scenario(Section):
     description: str = F("", "what the scenario represents")
     preset: PresetName = F("city", "structure preset: classroom, city or tianjin (MODEL §2.1)")
     days: int = F(365, "reported days to simulate, after the burn-in [days]", ge=1, le=36500)
-    burn_in: int = F(365, "days the city runs before reported day 0 under the baseline's levers (the schema's lever "
+    burn_in: int = F(730, "days the city runs before reported day 0 under the baseline's levers (the schema's lever "
                           "defaults), so a run starts from a city that has been running; not reported [days] "
                           "(MODEL §12.1)", ge=0, le=36500)
     seed: int = F(1, "run seed (MODEL §8)", ge=0)

@@ -74,7 +74,7 @@ def assert_same_state(a: dict, b: dict) -> None:
 def test_the_burn_in_runs_the_baseline_levers():
     """The schema's lever defaults (which run the burn-in) are the baseline scenario's levers."""
     assert load_scenario("baseline").levers == Levers()
-    assert load_scenario("baseline").burn_in == 365 and not load_scenario("baseline").schedule
+    assert load_scenario("baseline").burn_in == 730 and not load_scenario("baseline").schedule
 
 
 def test_the_city_at_day_0_is_the_same_in_every_scenario_of_a_seed():
@@ -97,16 +97,16 @@ def test_the_city_at_day_0_is_the_same_in_every_scenario_of_a_seed():
 
 def test_reported_days_start_at_0_and_the_internal_day_goes_on():
     m = CoGovernanceModel(make_scenario(seed=2, days=DAYS), cache=False)
-    assert (m.day, m.day0, m.reported_day) == (365, 365, 0)
+    assert (m.day, m.day0, m.reported_day) == (730, 730, 0)
     m.run()
     ts, burn, cases, s = m.timeseries(), m.timeseries(burn_in=True), m.cases(), m.summary()
     assert ts["day"].tolist() == list(range(DAYS))
-    assert burn["day"].tolist() == list(range(-365, 0))
-    assert (s["days"], s["burn_in"], m.day) == (DAYS, 365, 365 + DAYS)
+    assert burn["day"].tolist() == list(range(-730, 0))
+    assert (s["days"], s["burn_in"], m.day) == (DAYS, 730, 730 + DAYS)
     carried = cases[cases["created"] < 0]
     assert len(carried) == s["cases_open_start"] > 0
     assert (cases["closed"].dropna() >= 0).all()  # a case closed in the burn-in is not in the log
-    assert (cases["created"] >= -365).all() and (cases["created"] < DAYS).all()
+    assert (cases["created"] >= -730).all() and (cases["created"] < DAYS).all()
     assert s["cases_total"] == ts["new_cases"].sum()
     assert s["detected"] == ts["detected"].sum() == (cases["detected"].dropna() >= 0).sum()
     assert s["resolved"] == (cases["outcome"] == "resolved").sum()

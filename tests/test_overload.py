@@ -25,7 +25,8 @@ def z_two_proportions(x1: int, n1: int, x2: int, n2: int) -> float:
 
 def lay_out_queue(m, n: int, work: float, severity=None):
     """``n`` active cases held by community 0's workers, each needing ``work`` person-days; no unit
-    takes shortcuts. Returns the cases' indices and the community's unit."""
+    takes shortcuts; on a model without burn-in they are the unit's whole queue. Returns the
+    cases' indices and the community's unit."""
     unit = int(m.units.community_unit(0))
     cs = m.table
     sev = np.full(n, 0.3, dtype=np.float32) if severity is None else severity.astype(np.float32)
@@ -53,7 +54,7 @@ def handle_until_done(m, unit: int, capacity: float, days: int = 400) -> None:
 def success_share(capacity: float, seed: int = 1) -> tuple[int, int, int]:
     """Resolved and finished cases of one community's queue of N_CASES cases of 1 person-day each,
     worked at ``capacity`` person-days a day; and how many were finished in a rush."""
-    m = make_model(seed=seed)
+    m = make_model(seed=seed, burn_in=0)  # the queue is only the cases laid out here
     idx, unit = lay_out_queue(m, N_CASES, 1.0)
     handle_until_done(m, unit, capacity)
     cs = m.table
@@ -82,7 +83,7 @@ def test_below_the_threshold_work_is_done_in_full():
     """Negative control: a queue below overload_days of capacity gets all the work it needs; above
     it (positive control) work is rushed."""
     for factor, rushed in ((2.0, False), (0.2, True)):
-        m = make_model()
+        m = make_model(burn_in=0)
         idx, unit = lay_out_queue(m, 500, 1.0)
         handle_until_done(m, unit, 500 / m.p.overload.overload_days * factor, days=60)
         assert m.today["finished"] == 500
@@ -91,7 +92,7 @@ def test_below_the_threshold_work_is_done_in_full():
 
 def test_triage_serves_severity_first():
     """A queue longer than capacity: the severe half of the cases is finished before the mild half."""
-    m = make_model()
+    m = make_model(burn_in=0)
     sev = np.r_[np.full(200, 0.1), np.full(200, 0.8)]
     idx, unit = lay_out_queue(m, 400, 1.0, severity=sev)
     handle_until_done(m, unit, 100.0, days=1)  # a queue of 4 days (below overload_days): a quarter done
@@ -102,7 +103,7 @@ def test_triage_serves_severity_first():
 def test_shortcuts_close_superficially_after_part_of_the_work():
     """A unit that always takes the shortcut closes every case superficially, spending only
     superficial_work of the needed work."""
-    m = make_model()
+    m = make_model(burn_in=0)
     idx, unit = lay_out_queue(m, 200, 1.0)
     m.superficial[unit] = 1.0
     handle_until_done(m, unit, 1000.0, days=2)
