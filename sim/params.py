@@ -19,6 +19,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
+#: A name that can be part of a file name: word characters (any script), dots, dashes and # (a
+#: scenario compared with itself is NAME#2), first a word character.
+NAME_PATTERN = r"^[^\W][\w.\-#]*$"
 
 
 class ScenarioError(ValueError):
@@ -33,7 +36,7 @@ def F(default, description: str, ge=None, le=None, gt=None, lt=None, fit: tuple[
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False, strict=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,19 +91,19 @@ PRESET_DISTRICTS: dict[str, tuple[tuple[str, str, str, int], ...]] = {
 class Structure(Section):
     """Territory, staffing and the residents' social network. Counts left unset come from the preset."""
 
-    districts: int | None = F(None, "districts (区县) [count] (preset; C11 for tianjin)", ge=1)
-    streets: int | None = F(None, "streets/towns (街道/乡镇) [count] (preset; C11)", ge=1)
-    communities: int | None = F(None, "communities/villages (社区/村) [count] (preset; C11)", ge=1)
-    grids: int | None = F(None, "grids (网格) [count] (preset; C7, C11)", ge=1)
-    population: int | None = F(None, "real residents represented [people] (preset; C11)", ge=1)
-    population_scale: float = F(1.0, "real people per simulated resident [people] (MODEL §2.1)", ge=1.0)
-    residents_per_worker: float = F(350.0, "residents per community worker [people] (C6)", gt=0)
-    street_staff_per_10k: float = F(6.0, "street-office case staff per 10,000 residents [people] (assumption)", ge=0)
-    centre_staff_per_100k: float = F(5.0, "district mediation-centre staff per 100,000 residents [people] (assumption)", ge=0)
-    city_staff_per_1m: float = F(10.0, "city centre staff per million residents [people] (assumption)", ge=0)
-    dept_staff_per_100k: float = F(5.0, "case staff per district department per 100,000 residents [people] (assumption)", gt=0)
-    city_dept_staff_per_1m: float = F(10.0, "case staff per city department per million residents [people] (assumption)", gt=0)
-    social_orgs_per_street: int = F(2, "social organisations serving each street [count] (assumption)", ge=1)
+    districts: int | None = F(None, "districts (区县) [count] (preset; C11 for tianjin)", ge=1, le=100)
+    streets: int | None = F(None, "streets/towns (街道/乡镇) [count] (preset; C11)", ge=1, le=10_000)
+    communities: int | None = F(None, "communities/villages (社区/村) [count] (preset; C11)", ge=1, le=200_000)
+    grids: int | None = F(None, "grids (网格) [count] (preset; C7, C11)", ge=1, le=1_000_000)
+    population: int | None = F(None, "real residents represented [people] (preset; C11; at most 50 million: China's largest city-level unit, Chongqing, has 32 million)", ge=1, le=50_000_000)
+    population_scale: float = F(1.0, "real people per simulated resident [people] (MODEL §2.1)", ge=1.0, le=10_000)
+    residents_per_worker: float = F(350.0, "residents per community worker [people] (C6)", ge=10, le=100_000)
+    street_staff_per_10k: float = F(6.0, "street-office case staff per 10,000 residents [people] (assumption)", ge=0, le=1_000)
+    centre_staff_per_100k: float = F(5.0, "district mediation-centre staff per 100,000 residents [people] (assumption)", ge=0, le=10_000)
+    city_staff_per_1m: float = F(10.0, "city centre staff per million residents [people] (assumption)", ge=0, le=100_000)
+    dept_staff_per_100k: float = F(5.0, "case staff per district department per 100,000 residents [people] (assumption)", ge=0.01, le=10_000)
+    city_dept_staff_per_1m: float = F(10.0, "case staff per city department per million residents [people] (assumption)", ge=0.01, le=100_000)
+    social_orgs_per_street: int = F(2, "social organisations serving each street [count] (assumption)", ge=1, le=100)
     party_member_share: Share = F(0.066, "residents who are party members [share] (national 2022: 98 M of 1.41 bn)")
     mean_degree: int = F(8, "mean social ties per resident [count] (assumption)", ge=2, le=64)
     p_rewire: Share = F(0.1, "share of ties rewired to a random member of the same community (small world) (assumption)")
@@ -123,25 +126,25 @@ class Districts(Section):
     street offices, mediation centre and departments is multiplied by the type's staffing."""
 
     types: list[DistrictTypeName] | None = F(None, "type of each district, in order: central, inner, outer or new_area (preset)")
-    population_shares: list[Annotated[float, Field(gt=0)]] | None = F(
+    population_shares: list[Annotated[float, Field(ge=1e-6, le=1e9)]] | None = F(
         None, "each district's weight in the population, in order; normalised (preset; census 2020 for tianjin)")
     # density: residents per community (社区 in the centre are large, 村 in the outer districts small)
     # and per street/town. Tianjin has 1,646 urban communities and 3,680 villages (c. 2020) and
     # 5,205 in all (C11); the central districts are urban communities only.
-    central_residents_per_community: float = F(6000.0, "residents per community in central districts [people] (assumption: large urban 社区)", gt=0)
-    inner_residents_per_community: float = F(3000.0, "residents per community or village in inner suburbs [people] (assumption)", gt=0)
-    outer_residents_per_community: float = F(1300.0, "residents per community or village in outer districts [people] (assumption: mostly 村)", gt=0)
-    new_area_residents_per_community: float = F(4000.0, "residents per community or village in a new area [people] (assumption)", gt=0)
-    central_residents_per_street: float = F(65000.0, "residents per street in central districts [people] (assumption)", gt=0)
-    inner_residents_per_street: float = F(60000.0, "residents per street or town in inner suburbs [people] (assumption)", gt=0)
-    outer_residents_per_street: float = F(35000.0, "residents per town or township in outer districts [people] (assumption)", gt=0)
-    new_area_residents_per_street: float = F(60000.0, "residents per street or town in a new area [people] (assumption)", gt=0)
+    central_residents_per_community: float = F(6000.0, "residents per community in central districts [people] (assumption: large urban 社区)", ge=100, le=100_000)
+    inner_residents_per_community: float = F(3000.0, "residents per community or village in inner suburbs [people] (assumption)", ge=100, le=100_000)
+    outer_residents_per_community: float = F(1300.0, "residents per community or village in outer districts [people] (assumption: mostly 村)", ge=100, le=100_000)
+    new_area_residents_per_community: float = F(4000.0, "residents per community or village in a new area [people] (assumption)", ge=100, le=100_000)
+    central_residents_per_street: float = F(65000.0, "residents per street in central districts [people] (assumption)", ge=1_000, le=1_000_000)
+    inner_residents_per_street: float = F(60000.0, "residents per street or town in inner suburbs [people] (assumption)", ge=1_000, le=1_000_000)
+    outer_residents_per_street: float = F(35000.0, "residents per town or township in outer districts [people] (assumption)", ge=1_000, le=1_000_000)
+    new_area_residents_per_street: float = F(60000.0, "residents per street or town in a new area [people] (assumption)", ge=1_000, le=1_000_000)
     # social ties: a multiplier on structure.mean_degree (rural villages are acquaintance societies,
     # 熟人社会, but no figure was found: 1 everywhere until one is, to be varied in sensitivity analysis)
-    central_ties: float = F(1.0, "social ties per resident in central districts, relative to mean_degree [multiplier] (assumption)", gt=0, le=4)
-    inner_ties: float = F(1.0, "social ties per resident in inner suburbs, relative to mean_degree [multiplier] (assumption)", gt=0, le=4)
-    outer_ties: float = F(1.0, "social ties per resident in outer districts, relative to mean_degree [multiplier] (assumption: 熟人社会 would raise it; no figure found)", gt=0, le=4)
-    new_area_ties: float = F(1.0, "social ties per resident in a new area, relative to mean_degree [multiplier] (assumption)", gt=0, le=4)
+    central_ties: float = F(1.0, "social ties per resident in central districts, relative to mean_degree [multiplier] (assumption)", ge=0.01, le=4)
+    inner_ties: float = F(1.0, "social ties per resident in inner suburbs, relative to mean_degree [multiplier] (assumption)", ge=0.01, le=4)
+    outer_ties: float = F(1.0, "social ties per resident in outer districts, relative to mean_degree [multiplier] (assumption: 熟人社会 would raise it; no figure found)", ge=0.01, le=4)
+    new_area_ties: float = F(1.0, "social ties per resident in a new area, relative to mean_degree [multiplier] (assumption)", ge=0.01, le=4)
     # dispute mix: land acquisition and demolition (征地拆迁) is suburban and rural (C10); property
     # (物业) disputes come from managed housing estates, mostly urban
     central_land_mix: float = F(0.2, "multiplier on the land (征地拆迁) share of new cases in central districts [multiplier] (C10; assumption: little land left to acquire)", ge=0, le=20)
@@ -154,10 +157,10 @@ class Districts(Section):
     new_area_property_mix: float = F(1.0, "multiplier on the property share of new cases in a new area [multiplier] (assumption)", ge=0, le=20)
     # staffing per resident of the district's own units (community workers, street offices, the
     # district mediation centre and departments); city-level units are not multiplied
-    central_staffing: float = F(1.0, "staff per resident in central districts, relative to [structure] [multiplier] (C6)", gt=0, le=5)
-    inner_staffing: float = F(0.9, "staff per resident in inner suburbs, relative to [structure] [multiplier] (assumption)", gt=0, le=5)
-    outer_staffing: float = F(0.8, "staff per resident in outer districts, relative to [structure] [multiplier] (assumption: part-time village committees; C6's target is per urban resident)", gt=0, le=5)
-    new_area_staffing: float = F(1.0, "staff per resident in a new area, relative to [structure] [multiplier] (assumption)", gt=0, le=5)
+    central_staffing: float = F(1.0, "staff per resident in central districts, relative to [structure] [multiplier] (C6)", ge=0.01, le=5)
+    inner_staffing: float = F(0.9, "staff per resident in inner suburbs, relative to [structure] [multiplier] (assumption)", ge=0.01, le=5)
+    outer_staffing: float = F(0.8, "staff per resident in outer districts, relative to [structure] [multiplier] (assumption: part-time village committees; C6's target is per urban resident)", ge=0.01, le=5)
+    new_area_staffing: float = F(1.0, "staff per resident in a new area, relative to [structure] [multiplier] (assumption)", ge=0.01, le=5)
 
     def of_type(self, kind: str, what: str) -> float:
         """The parameter ``what`` (``residents_per_community``, ``land_mix``...) of district type ``kind``."""
@@ -222,12 +225,12 @@ LEVER_NAMES: tuple[str, ...] = tuple(Levers.model_fields)
 
 
 class Emergence(Section):
-    disputes_per_1000_year: float = F(9.0, "interpersonal disputes arising per 1,000 residents per year (C1: 6-11)", ge=0, fit=(6.0, 15.0))
-    demands_per_resident_year: float = F(0.07, "needs (actionable demands on a unit) arising per resident per year; only those brought forward become cases, and C13 counts those brought through the 12345 hotline (C13: 0.05-0.1 hotline requests) [per resident per year]", ge=0, fit=(0.05, 0.6))
+    disputes_per_1000_year: float = F(9.0, "interpersonal disputes arising per 1,000 residents per year (C1: 6-11)", ge=0, le=1_000, fit=(6.0, 15.0))
+    demands_per_resident_year: float = F(0.07, "needs (actionable demands on a unit) arising per resident per year; only those brought forward become cases, and C13 counts those brought through the 12345 hotline (C13: 0.05-0.1 hotline requests) [per resident per year]", ge=0, le=20, fit=(0.05, 0.6))
     grievance_hazard: float = F(2.0, "relative rise of a resident's hazard per unit of grievance [multiplier] (assumption)", ge=0, le=20)
     moral_effect: Share = F(0.3, "emergence reduction at full moral education, once matured [share] (assumption)")
-    moral_ramp_days: float = F(365.0, "time for moral education to mature [days] (assumption: slow)", gt=0)
-    severity_concentration: float = F(2.0, "shape a of the initial severity, Beta(a, a) x 2 x the type's mean severity [count] (assumption)", gt=0, le=100)
+    moral_ramp_days: float = F(365.0, "time for moral education to mature [days] (assumption: slow)", ge=1, le=36_500)
+    severity_concentration: float = F(2.0, "shape a of the initial severity, Beta(a, a) x 2 x the type's mean severity [count] (assumption)", ge=0.1, le=100)
     severity_min: Share = F(0.02, "lowest initial severity of a case [0-1] (assumption)")
     group_min_parties: int = F(3, "parties of a group dispute, at least [count] (assumption)", ge=2, le=6)
     demand_dept_floor: Share = F(0.5, "a demand needs a department with chance floor + (1 - floor) x the type's p_dept [share] (assumption)")
@@ -239,7 +242,7 @@ class Emergence(Section):
 class Detection(Section):
     p_report: Share = F(0.03, "daily chance a party reports a latent case at trust 1 and severity 1 [per day] (C3)", fit=(0.01, 0.12))
     patrol_share: Share = F(0.15, "share of grid-worker time spent on patrols [share] (seed 004)")
-    patrol_efficacy: float = F(1.5, "patrol detection intensity per patrol-day per 100 residents [per day] (C3)", ge=0, fit=(0.3, 3.0))
+    patrol_efficacy: float = F(1.5, "patrol detection intensity per patrol-day per 100 residents [per day] (C3)", ge=0, le=100, fit=(0.3, 3.0))
     p_data: Share = F(0.05, "daily chance data early warning flags a latent case whose community's data reach a unit that acts (its street or its district centre on the platform), at full reporting and severity 1 [per day] (assumption)")
     report_trust_floor: Share = F(0.25, "reporting chance of a party with no trust, relative to one with full trust [share] (assumption)")
     visibility_offset: float = F(0.5, "report and patrol chances scale with (offset + severity): 1 at severity 1 - offset [0-1] (assumption)", ge=0, le=10)
@@ -248,7 +251,7 @@ class Detection(Section):
 class Lifecycle(Section):
     latent_growth: float = F(0.006, "severity growth of an undetected case [per day] (seed 000: brewing)", ge=0, le=0.2)
     handled_growth: Share = F(0.3, "growth while handled, relative to latent [share] (assumption)")
-    eruption_severity: float = F(0.9, "severity at which mobilised parties erupt [0-1] (assumption)", gt=0, le=1)
+    eruption_severity: float = F(0.9, "severity at which mobilised parties erupt [0-1] (assumption)", ge=0.01, le=1)
     collective_min_parties: int = F(3, "parties a case needs to erupt as a collective incident [count] (assumption)", ge=1, le=6)
     collective_min_mobilised: int = F(2, "mobilised parties a collective incident needs [count] (assumption)", ge=1, le=6)
     fade_below: Share = F(0.3, "latent cases below this severity may fade away [0-1] (assumption)")
@@ -256,12 +259,12 @@ class Lifecycle(Section):
     p_withdraw: Share = F(0.002, "daily chance parties give up an open case, scaled by distrust [per day] (assumption)")
     escalation_severity: Share = F(0.05, "severity added by each escalation (矛盾上交) (assumption)")
     p_reopen: Share = F(0.01, "daily chance a superficially closed case reopens [per day] (assumption)")
-    reopen_window: int = F(180, "days during which a superficial closure may reopen [days] (assumption)", ge=0)
+    reopen_window: int = F(180, "days during which a superficial closure may reopen [days] (assumption)", ge=0, le=3_650)
     reopen_severity: Share = F(0.15, "severity added on reopening (worse) (assumption)")
 
 
 class Handling(Section):
-    work_scale: float = F(1.0, "multiplier on each type's person-days of work (assumption)", gt=0)
+    work_scale: float = F(1.0, "multiplier on each type's person-days of work (assumption)", ge=0.01, le=100)
     work_severity_offset: float = F(0.5, "a case's work scales with (offset + severity): the type's work at severity 1 - offset [0-1] (assumption)", ge=0, le=10)
     extra_dept_work: float = F(0.5, "extra work per department beyond the first [share] (assumption)", ge=0, le=10)
     skill_self: Share = F(0.55, "resident council success on locally settleable types (seed 001) ")
@@ -273,14 +276,14 @@ class Handling(Section):
     skill_department: Share = F(0.75, "department success in its own domain (assumption)", fit=(0.4, 0.95))
     trust_weight: Share = F(0.4, "weight of the parties' trust in the success chance (assumption)")
     max_success: Share = F(0.99, "highest chance that finished work succeeds [share] (assumption)")
-    deadline_community: int = F(15, "time limit at community level [days] (C12: assumption within)", ge=1)
-    deadline_street: int = F(15, "time limit at street level [days] (C12)", ge=1)
-    deadline_district: int = F(30, "time limit at district level [days] (C12)", ge=1)
-    backlog_days: int = F(90, "days at city level before a case counts as backlog (积案) [days] (assumption)", ge=1)
+    deadline_community: int = F(15, "time limit at community level [days] (C12: assumption within)", ge=1, le=3_650)
+    deadline_street: int = F(15, "time limit at street level [days] (C12)", ge=1, le=3_650)
+    deadline_district: int = F(30, "time limit at district level [days] (C12)", ge=1, le=3_650)
+    backlog_days: int = F(90, "days at city level before a case counts as backlog (积案) [days] (assumption)", ge=1, le=3_650)
     so_min_trust: Share = F(0.3, "parties below this trust refuse social-organisation mediation (MODEL §2.2) (assumption)")
     so_min_local: Share = F(0.4, "social organisations take only types at least this settleable by local means [0-1] (assumption)")
     moral_acceptance: Share = F(0.1, "success gain of mediation at full, matured moral education (德治) (assumption)")
-    max_queue_days: float = F(10.0, "a handler takes a new case only while its queue is below this many days of capacity [days] (assumption)", gt=0)
+    max_queue_days: float = F(10.0, "a handler takes a new case only while its queue is below this many days of capacity [days] (assumption)", ge=0.1, le=3_650)
     authority_self: Share = F(0.25, "authority of resident councils (assumption)")
     authority_social_org: Share = F(0.35, "authority of social organisations (assumption)")
     authority_community: Share = F(0.4, "authority of communities before devolution (assumption)", fit=(0.25, 0.8))
@@ -288,17 +291,17 @@ class Handling(Section):
     devolution_reach: Share = F(0.4, "authority added to communities and streets at full devolution (seed 004: 权下放)")
     routing_accuracy: Share = F(0.6, "chance a case reaches the right department without shared data, with full reporting (seed 004: 信息孤岛)")
     routing_clarity_weight: Share = F(0.3, "share of the routing errors that fully clear responsibility lists remove (assumption)")
-    bounce_delay: int = F(5, "days before a misrouted case comes back (推诿) [days] (assumption)", ge=1)
+    bounce_delay: int = F(5, "days before a misrouted case comes back (推诿) [days] (assumption)", ge=1, le=365)
     p_push_back: Share = F(0.03, "daily chance a department pushes back a cross-department case it holds, at zero clarity and no ties [per day] (seed 002)")
     p_coordinate: Share = F(0.03, "daily chance of spontaneous cross-department coordination without shared data, ties or lists [per day] (assumption)")
     coordinate_clarity_gain: float = F(2.0, "relative rise of the odds of spontaneous coordination at fully clear responsibility lists [multiplier] (assumption)", ge=0, le=100)
-    meeting_interval: int = F(7, "days between joint meetings (联席会议) [days] (assumption)", ge=1)
-    meeting_slots: float = F(10.0, "cases a committee's joint meeting settles per 100,000 residents of its territory, at full attention and integration [cases] (assumption)", ge=0)
-    referral_meetings: int = F(2, "joint meetings a referred case waits for before the referral lapses [count] (assumption)", ge=1)
+    meeting_interval: int = F(7, "days between joint meetings (联席会议) [days] (assumption)", ge=1, le=365)
+    meeting_slots: float = F(10.0, "cases a committee's joint meeting settles per 100,000 residents of its territory, at full attention and integration [cases] (assumption)", ge=0, le=10_000)
+    referral_meetings: int = F(2, "joint meetings a referred case waits for before the referral lapses [count] (assumption)", ge=1, le=100)
     whistle_local_weight: float = F(0.5, "share of departments' whistle response that depends on the street's rating weight w_local; below 1, so that departments answer some whistles without it [share] (seed 004)", ge=0, lt=1)
     p_exposed_inspection: Share = F(0.01, "daily chance an inspection finds a concealed case nobody works on (压案 found out) [per day] (assumption)")
     p_exposed_hotline: Share = F(0.05, "daily chance that the first party of a concealed case, if the 12345 hotline reaches them, calls it in [per day] (assumption: about three weeks of nothing happening)")
-    triage_days: int = F(2, "days a district or city centre takes to dispatch a case [days] (assumption)", ge=0)
+    triage_days: int = F(2, "days a district or city centre takes to dispatch a case [days] (assumption)", ge=0, le=365)
 
 
 class Network(Section):
@@ -309,7 +312,7 @@ class Network(Section):
     tie_initial: Share = F(0.1, "initial strength of every works_with tie (street - department, department - department) [0-1] (assumption)")
     tie_gain: Share = F(0.1, "share of the way to 1 a works_with tie grows with each jointly settled case or joint meeting [share] (assumption; Ansell & Gash 2008: trust built by small wins)")
     tie_decay: Share = F(0.005, "daily decay of a works_with tie on a day without contact [per day] (assumption: half-life about 140 days)")
-    whistle_days: float = F(3.0, "mean days before departments report to a whistle at full power, full weight of the street's rating and a full tie [days] (C12)", gt=0)
+    whistle_days: float = F(3.0, "mean days before departments report to a whistle at full power, full weight of the street's rating and a full tie [days] (C12)", ge=0.1, le=365)
     whistle_tie_floor: Share = F(0.5, "departments' whistle response with no street - department tie, relative to a full tie [share] (assumption)")
     whistle_deadline: int = F(2, "days a street waits for departments to report to its whistle before it passes the case up (escalated without penalty; the district centre dispatches it at once, the whistle having named the departments) [days] (assumption: handling.triage_days, so that a whistle is never slower than passing the case up)", ge=1, le=365)
     coordinate_tie_odds: float = F(3.0, "odds multiplier of spontaneous coordination between departments with a full tie (tie^strength: 1 with no tie) [multiplier] (assumption)", ge=1, le=100)
@@ -320,17 +323,17 @@ class Network(Section):
 class Overload(Section):
     """Rationing, rushed work and shortcuts (MODEL §12.3, §12.4)."""
 
-    overload_days: float = F(5.0, "a handler whose workable queue exceeds this many days of its capacity is overloaded and rushes: it gives each case only overload_days / queue_days of the work it still needs [days] (assumption)", gt=0)
-    min_work_share: Share = F(0.2, "the least share of its remaining work a rushing handler still gives a case (assumption)", gt=0)
+    overload_days: float = F(5.0, "a handler whose workable queue exceeds this many days of its capacity is overloaded and rushes: it gives each case only overload_days / queue_days of the work it still needs [days] (assumption)", ge=0.1, le=3_650)
+    min_work_share: Share = F(0.2, "the least share of its remaining work a rushing handler still gives a case (assumption)", ge=0.01)
     rush_exponent: float = F(1.0, "finished work succeeds with the full chance x (share of the needed work done) ** rush_exponent [exponent] (assumption: proportional)", ge=0, le=10)
     deadline_priority: float = F(1.0, "weight of deadline urgency (elapsed share of the level's time limit) beside severity in triage [multiplier] (assumption)", ge=0, le=100)
-    superficial_work: Share = F(0.3, "share of a case's needed work after which a unit that takes a shortcut closes it superficially (走过场) (assumption)", gt=0)
+    superficial_work: Share = F(0.3, "share of a case's needed work after which a unit that takes a shortcut closes it superficially (走过场) (assumption)", ge=0.01)
 
 
 class Residents(Section):
     trust_mean: Share = F(0.6, "initial mean trust in the governance system (assumption)")
-    trust_beta_a: float = F(6.0, "shape a of the initial trust, Beta(a, b) rescaled to trust_mean [count] (assumption)", gt=0, le=1000)
-    trust_beta_b: float = F(4.0, "shape b of the initial trust, Beta(a, b) rescaled to trust_mean [count] (assumption)", gt=0, le=1000)
+    trust_beta_a: float = F(6.0, "shape a of the initial trust, Beta(a, b) rescaled to trust_mean [count] (assumption)", ge=0.1, le=1000)
+    trust_beta_b: float = F(4.0, "shape b of the initial trust, Beta(a, b) rescaled to trust_mean [count] (assumption)", ge=0.1, le=1000)
     grievance_mean: Share = F(0.05, "initial mean grievance (assumption)")
     grievance_decay: Share = F(0.02, "daily decay of grievance [per day] (assumption)")
     grievance_open: Share = F(0.01, "daily grievance rise for parties of an open case [per day] (assumption)")
@@ -344,21 +347,21 @@ class Residents(Section):
     neighbour_boost: Share = F(0.4, "threshold lowering when all neighbours are mobilised (Granovetter) (assumption)")
     sat_resolved: Share = F(0.95, "satisfaction with a quick real resolution (assumption)")
     sat_slow: Share = F(0.2, "satisfaction lost when a resolution takes sat_slow_days or more (assumption)")
-    sat_slow_days: float = F(60.0, "resolution time at which sat_slow is lost in full [days] (assumption)", gt=0)
+    sat_slow_days: float = F(60.0, "resolution time at which sat_slow is lost in full [days] (assumption)", ge=1, le=3_650)
     sat_min: Share = F(0.05, "lowest satisfaction with a real resolution (assumption)")
     sat_per_step: Share = F(0.05, "satisfaction lost per escalation or bounce (assumption)")
     sat_superficial: Share = F(0.25, "satisfaction with a superficial closure (C5 vs C8 gap) (assumption)")
     sat_withdrawn: Share = F(0.2, "satisfaction of parties who give up (assumption)")
     grievance_relief: Share = F(0.5, "share of the parties' grievance removed by a real resolution (assumption)")
-    volunteer_days_year: float = F(12.0, "days a volunteer gives per year [days] (assumption)", ge=0)
+    volunteer_days_year: float = F(12.0, "days a volunteer gives per year [days] (assumption)", ge=0, le=365)
     volunteer_reliability: Share = F(0.6, "share of pledged volunteer days actually given (MODEL §5)")
     # expectations and latent demand (MODEL §12.5): trust is the expectation that asking helps
     need_value_offset: float = F(0.5, "a need's value to its resident is (offset + severity): what asking could gain [gain] (assumption)", ge=0, le=10)
-    ask_cost_community: float = F(0.6, "mean cost of bringing a need to the community or grid worker, in units of the expected gain trust x value; each need's cost is exponential with this mean [gain] (assumption)", gt=0, le=10)
-    ask_cost_hotline: float = F(0.3, "mean cost of bringing a need through the 12345 hotline, for a resident it reaches (one number, any hour) [gain] (assumption)", gt=0, le=10)
+    ask_cost_community: float = F(0.6, "mean cost of bringing a need to the community or grid worker, in units of the expected gain trust x value; each need's cost is exponential with this mean [gain] (assumption)", ge=0.001, le=10)
+    ask_cost_hotline: float = F(0.3, "mean cost of bringing a need through the 12345 hotline, for a resident it reaches (one number, any hour) [gain] (assumption)", ge=0.001, le=10)
     grievance_unmet: Share = F(0.1, "grievance added to a resident per unit severity of a need not brought forward (an unmet need) (assumption)")
     # waiting costs (MODEL §12.3) and what else moves trust (MODEL §12.5)
-    wait_norm_days: int = F(15, "days a detected case may wait before its parties count the wait against the system [days] (C12: 15-day limit at community and street level)", ge=0)
+    wait_norm_days: int = F(15, "days a detected case may wait before its parties count the wait against the system [days] (C12: 15-day limit at community and street level)", ge=0, le=36_500)  # up to the longest run: a wait norm never reached
     trust_wait: Share = F(0.005, "share of trust lost per day a detected case waits beyond the norm [per day] (assumption)")
     grievance_wait: Share = F(0.005, "grievance added per day a detected case waits beyond the norm [per day] (assumption)")
     trust_per_step: Share = F(0.05, "share of trust lost at each bounce (推诿) or escalation of the parties' case (assumption)")
@@ -371,7 +374,7 @@ class Residents(Section):
 
 class Workforce(Section):
     admin_share: Share = F(0.45, "community workers' time on administrative burden (事多人少, seed 001)")
-    data_entry_days: float = F(0.15, "person-days of data entry per case at full info sharing, no automation [days] (assumption)", ge=0)
+    data_entry_days: float = F(0.15, "person-days of data entry per case at full info sharing, no automation [days] (assumption)", ge=0, le=10)
     reporting_loss: Share = F(0.5, "loss of reporting when burden reduction is full and nothing is automated: platform data and dispatchers' routing suffer (减负 cost) (assumption)")
     turnover_base: Share = F(0.12, "yearly turnover of front-line workers without burnout (C9: ~20% overall)", fit=(0.05, 0.2))
     burnout_turnover: float = F(0.5, "extra yearly turnover at full burnout [share] (C9)", ge=0, le=2, fit=(0.05, 1.0))
@@ -379,14 +382,14 @@ class Workforce(Section):
     burnout_gain: Share = F(0.3, "burnout gained per period of overload (utilisation above overload_utilisation) (assumption)")
     overload_utilisation: Share = F(0.9, "utilisation above which a period counts as overload [share] (assumption)")
     burnout_recovery: Share = F(0.2, "burnout lost per period without overload (assumption)")
-    vacancy_days: float = F(60.0, "mean days to refill a vacancy [days] (assumption)", gt=0)
+    vacancy_days: float = F(60.0, "mean days to refill a vacancy [days] (assumption)", ge=1, le=3_650)
     new_worker_skill: Share = F(0.8, "skill of a new worker or staff member relative to an experienced one, for a year (assumption)")
     transferable_dept_staff: Share = F(0.5, "share of department staff that can move down with devolved work (assumption)")
     moved_to_streets: Share = F(0.5, "share of the staff moved down that goes to streets; the rest goes to communities (assumption)")
 
 
 class Evaluation(Section):
-    period: int = F(30, "evaluation period [days] (MODEL §5)", ge=1)
+    period: int = F(30, "evaluation period [days] (MODEL §5)", ge=1, le=36_500)  # up to the longest run: never evaluated
     intrinsic: Share = F(0.5, "weight of real resolutions in a unit's own motivation (public service) (assumption)")
     effort_cost: Share = F(0.1, "cost of effort, quadratic [score units] (assumption; ODD D35)")
     learning_step: Share = F(0.1, "size of a trial change of effort, paperwork, closure or concealment (assumption)")
@@ -403,7 +406,7 @@ class Evaluation(Section):
     initial_conceal: Share = F(0.1, "initial propensity to conceal a case at its deadline (assumption)")
     min_effort: Share = F(0.2, "lowest effort a unit can choose (assumption)")
     max_paperwork: Share = F(0.5, "highest paperwork share a unit can choose (assumption)")
-    trace_full: float = F(0.3, "paperwork share that earns a full process score [share] (assumption)", gt=0, le=1)
+    trace_full: float = F(0.3, "paperwork share that earns a full process score [share] (assumption)", ge=0.01, le=1)
     eruption_penalty: float = F(2.0, "accountability penalty of an eruption, in escalations [multiplier] (assumption)", ge=0, le=100)
     exposure_penalty: float = F(2.0, "accountability penalty of a concealment found out (瞒报), in escalations, on top of the escalation it becomes [multiplier] (assumption: hiding is punished at least as hard as an eruption)", ge=0, le=100)
     no_callback_score: Share = F(0.5, "satisfaction or street rating score of a unit with no callbacks in the period (assumption)")
@@ -421,20 +424,20 @@ class Hotline(Section):
 
 class Costs(Section):
     funding: Literal["funded", "budget_neutral"] = F("funded", "funded: new spending relative to the baseline's levers (purchased services, platform, automation, moral programme, staff moved down as new posts) is added money; budget_neutral: staff moved down leave their departments and the rest of the new spending is cut from existing staff (MODEL §12.3)")
-    staff_day: float = F(300.0, "cost of one staff day [yuan] (assumption)", ge=0)
-    social_org_budget: float = F(20.0, "reference purchased-services budget [yuan per resident per year] (assumption)", ge=0)
-    social_org_day: float = F(400.0, "cost of one purchased mediator day [yuan] (assumption)", ge=0)
-    platform: float = F(1.5, "information platform: data infrastructure per resident of an integrated community [yuan per resident per year] (assumption: half of v1's 3 yuan per resident at full sharing, the other half now platform_unit)", ge=0)
-    platform_unit: float = F(2250.0, "information platform: interfaces, terminals and upkeep per integrated unit (community, street, centre, department) [yuan per unit per year] (assumption: the other half of v1's 3 yuan per resident at full sharing, over the city preset's 319 integrable units per 240,000 residents)", ge=0)
-    automation: float = F(2.0, "automated data entry at full automation [yuan per resident per year] (assumption)", ge=0)
-    moral_programme: float = F(1.0, "moral education at full effort [yuan per resident per year] (assumption)", ge=0)
-    drafting_days: float = F(200.0, "person-days per district to draft responsibility lists at full clarity, once [days] (assumption)", ge=0)
+    staff_day: float = F(300.0, "cost of one staff day [yuan] (assumption)", ge=0, le=1e6)
+    social_org_budget: float = F(20.0, "reference purchased-services budget [yuan per resident per year] (assumption)", ge=0, le=1e5)
+    social_org_day: float = F(400.0, "cost of one purchased mediator day [yuan] (assumption)", ge=0, le=1e6)
+    platform: float = F(1.5, "information platform: data infrastructure per resident of an integrated community [yuan per resident per year] (assumption: half of v1's 3 yuan per resident at full sharing, the other half now platform_unit)", ge=0, le=1e5)
+    platform_unit: float = F(2250.0, "information platform: interfaces, terminals and upkeep per integrated unit (community, street, centre, department) [yuan per unit per year] (assumption: the other half of v1's 3 yuan per resident at full sharing, over the city preset's 319 integrable units per 240,000 residents)", ge=0, le=1e8)
+    automation: float = F(2.0, "automated data entry at full automation [yuan per resident per year] (assumption)", ge=0, le=1e5)
+    moral_programme: float = F(1.0, "moral education at full effort [yuan per resident per year] (assumption)", ge=0, le=1e5)
+    drafting_days: float = F(200.0, "person-days per district to draft responsibility lists at full clarity, once [days] (assumption)", ge=0, le=1e6)
 
 
 class ScheduleEntry(Section):
     """Lever values that take effect from ``day`` on (a reform switched on after a warm-up)."""
 
-    day: int = F(..., "first reported day the values apply (day 0 follows the burn-in) [day]", ge=0)
+    day: int = F(..., "first reported day the values apply (day 0 follows the burn-in) [day]", ge=0, le=36_500)
     levers: dict[str, float] = Field(..., description="lever name -> new value")
 
     @model_validator(mode="after")
@@ -449,14 +452,15 @@ class ScheduleEntry(Section):
 class Scenario(Section):
     """One scenario file, fully resolved."""
 
-    name: str = F("scenario", "short name")
-    description: str = F("", "what the scenario represents")
+    name: str = Field("scenario", description="short name: letters, digits, _ . - # (names output folders)",
+                      pattern=NAME_PATTERN, max_length=80)
+    description: str = Field("", description="what the scenario represents", max_length=10_000)
     preset: PresetName = F("city", "structure preset: classroom, city or tianjin (MODEL §2.1)")
     days: int = F(365, "reported days to simulate, after the burn-in [days]", ge=1, le=36500)
     burn_in: int = F(730, "days the city runs before reported day 0 under the baseline's levers (the schema's lever "
                           "defaults), so a run starts from a city that has been running; not reported [days] "
                           "(MODEL §12.1)", ge=0, le=36500)
-    seed: int = F(1, "run seed (MODEL §8)", ge=0)
+    seed: int = F(1, "run seed (MODEL §8)", ge=0, le=2**63 - 1)
     structure: Structure = Structure()
     districts: Districts = Districts()
     levers: Levers = Levers()
@@ -471,7 +475,7 @@ class Scenario(Section):
     evaluation: Evaluation = Evaluation()
     hotline: Hotline = Hotline()
     costs: Costs = Costs()
-    schedule: list[ScheduleEntry] = Field(default_factory=list, description="lever changes by day")
+    schedule: list[ScheduleEntry] = Field(default_factory=list, description="lever changes by day", max_length=10_000)
 
     @model_validator(mode="after")
     def _consistent_structure(self):
@@ -524,20 +528,47 @@ class Scenario(Section):
 # ---------------------------------------------------------------------------------------------
 
 
+#: At most this many problems are listed, then how many more there are.
+MAX_ERRORS = 20
+
+#: What a strict type error expected, by pydantic's error type.
+EXPECTED = {"float_type": "a number", "int_type": "a whole number", "bool_type": "true or false",
+            "string_type": "a string", "list_type": "a list [...]", "dict_type": "a table",
+            "model_type": "a table", "model_attributes_type": "a table", "literal_error": None}
+
+
+def _described(value) -> str:
+    """A user's value as they wrote it, with what kind of value it is (TOML's names)."""
+    kind = {bool: "boolean", str: "string", int: "integer", float: "number", list: "list", dict: "table"}
+    text = repr(value) if not isinstance(value, bool) else str(value).lower()
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"the {kind.get(type(value), type(value).__name__)} {text}"
+
+
 def format_error(path: Path | str, err: ValidationError, root: type[BaseModel] | None = None) -> str:
     """One line per error: the file, the dotted key, what is wrong and what is allowed (keys of ``root``'s
-    tables, by default a scenario's)."""
+    tables, by default a scenario's); the first ``MAX_ERRORS``, then how many more."""
     lines = []
-    for e in err.errors():
+    errors = err.errors()
+    for e in errors[:MAX_ERRORS]:
         key = ".".join(str(p) for p in e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             section = _section_for(e["loc"][:-1], root or Scenario)
             allowed = ", ".join(section.model_fields) if section else ""
             msg = f"unknown key; allowed here: {allowed}"
-        elif "ctx" in e and e["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-            msg = f"{msg} (got {e.get('input')!r})"
+        elif e["type"] in EXPECTED and EXPECTED[e["type"]]:
+            msg = f"expected {EXPECTED[e['type']]}, got {_described(e.get('input'))}"
+        elif e["type"] == "string_pattern_mismatch":
+            msg = (f"got {_described(e.get('input'))}; allowed: letters, digits, _ . - and #, "
+                   "beginning with a letter, a digit or _")
+        elif "ctx" in e and e["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than",
+                                          "finite_number", "too_long"):
+            msg = f"{msg} (got {_described(e.get('input'))})" if e["type"] != "too_long" else msg
         lines.append(f"{path}: key '{key}': {msg}" if key else f"{path}: {msg}")
+    if len(errors) > MAX_ERRORS:
+        lines.append(f"{path}: ... and {len(errors) - MAX_ERRORS:,} more problem(s)")
     return "\n".join(lines)
 
 

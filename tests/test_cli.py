@@ -77,7 +77,7 @@ BAD = {
     "malformed_toml": ('name = "x"\ndays = \n', ["malformed TOML", "line 2"]),
     "unknown_top_level_key": ('foo = 1\n', ["'foo'", "unknown key", "allowed", "levers"]),
     "unknown_lever": ("[levers]\ninfo_sharin = 0.5\n", ["levers.info_sharin", "allowed", *LEVER_NAMES]),
-    "wrong_type": ('days = "ten"\n', ["'days'", "integer"]),
+    "wrong_type": ('days = "ten"\n', ["'days'", "expected a whole number"]),
     "out_of_range": ("[levers]\ninfo_sharing = 1.5\n", ["levers.info_sharing", "less than or equal to 1"]),
     "days_zero": ("days = 0\n", ["'days'", "greater than or equal to 1"]),
     "schedule_unknown_lever": ("[[schedule]]\nday = 3\nlevers = { nosuch = 0.5 }\n",
