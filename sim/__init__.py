@@ -6,11 +6,10 @@ Public API::
     model = CoGovernanceModel("baseline", seed=1, preset="classroom").run(90)
     model.summary(); model.timeseries(); model.cases()
 
-``CoGovernanceModel`` is imported on first use, so that light modules (``sim.params``,
-``sim.registry``, the ``cogov levers`` command) do not load the model and Mesa.
+Everything is imported on first use, so that light modules (``sim.params``, ``sim.registry``,
+the ``cogov levers`` command) do not load the model and Mesa, and so that the ``cogov`` command
+imports nothing before it can answer Ctrl-C with one line.
 """
-
-from .params import Scenario, ScenarioError, load_scenario
 
 __all__ = ["CoGovernanceModel", "Scenario", "ScenarioError", "load_scenario", "__version__"]
 __version__ = "0.1.0"
@@ -20,4 +19,7 @@ def __getattr__(name: str):
     if name == "CoGovernanceModel":
         from .model import CoGovernanceModel
         return CoGovernanceModel
+    if name in ("Scenario", "ScenarioError", "load_scenario"):
+        from . import params
+        return getattr(params, name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

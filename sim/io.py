@@ -1,8 +1,14 @@
-"""Writing a run's results: all files or none (MODEL §7).
+"""Writing results: a run's files all or none (MODEL §7), and one command at a time per output folder.
 
-Files are first written into a temporary folder beside the destination, then moved in
-one by one with ``os.replace`` (atomic on one file system). An interrupted run leaves the
-destination as it was; a finished run leaves every file complete.
+A run's files are written into a temporary folder beside the destination (``.cogov-tmp-PID-NAME``),
+which then takes the destination's place in one step (Linux ``renameat2(RENAME_EXCHANGE)``;
+elsewhere two renames a moment apart): an interrupted run leaves the destination as it was, a
+finished one leaves every file of the new run and none of the old. Temporaries of a process that
+no longer exists (a run killed while writing) are removed by the next run into the same parent.
+
+A study's folder (sweep, comparison, calibration, reproduction) is held by one command at a time:
+``folder_lock`` takes an OS lock on ``DIR/.cogov.lock`` (``filelock``; released by the kernel if
+the holder dies) and names the holder in ``DIR/.cogov.holder.json``.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import tomli_w
@@ -103,15 +111,26 @@ def _plain(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+#: The files of a run folder (``write_run``); with ``csv``, the tables' CSV copies too.
+RUN_TABLES = ("timeseries", "cases", "districts", "network")
+RUN_FILES = (*(f"{t}.parquet" for t in RUN_TABLES), "summary.json", "scenario.toml", "meta.json",
+             *(f"{t}.csv" for t in RUN_TABLES))
+
+
 def write_run(out: Path, model, extra_meta: dict | None = None, csv: bool = False) -> list[Path]:
     """Write the run's seven files (timeseries, cases, districts and network tables, summary, scenario,
-    meta; plus CSV copies of the tables if ``csv``) into ``out`` atomically; returns their paths.
-    ``network.parquet`` is the organisational network at the run's end (``metrics.network_table``)."""
+    meta; plus CSV copies of the tables if ``csv``) as the folder ``out``, all at once; returns their paths.
+    An existing ``out`` is replaced only if it is empty or a run folder (``RUN_FILES`` only), so that
+    nothing else is lost. ``network.parquet`` is the organisational network at the run's end
+    (``metrics.network_table``)."""
     from .metrics import network_snapshot, network_table
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".cogov-", dir=out))
+    check_replaceable(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=f"-{out.name}", dir=out.parent))
     try:
+        os.chmod(tmp, 0o777 & ~UMASK)
         districts = model.districts()
         tables = (("timeseries", model.timeseries()), ("cases", model.cases()), ("districts", districts),
                   ("network", network_table(network_snapshot(model))))
@@ -128,13 +147,116 @@ def write_run(out: Path, model, extra_meta: dict | None = None, csv: bool = Fals
                 "burn_in": model.day0, "burn_in_source": model.burn_in_source, "git_commit": git_commit(),
                 "command": " ".join(sys.argv), **(extra_meta or {})}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-        written = []
-        for f in sorted(tmp.iterdir()):
-            os.replace(f, out / f.name)
-            written.append(out / f.name)
-        if not csv:  # CSV copies of an earlier run in this folder would now be stale
-            for name in ("timeseries.csv", "cases.csv", "districts.csv", "network.csv"):
-                (out / name).unlink(missing_ok=True)
-        return written
+        names = sorted(f.name for f in tmp.iterdir())
+        swap_into_place(tmp, out)
+        return [out / name for name in names]
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)  # an unfinished temporary (the run failed or was interrupted)
+
+
+def check_replaceable(out: Path) -> None:
+    """``OutputError`` unless ``out`` is new, empty or a run folder that a new run may replace."""
+    if not out.is_dir():
+        return
+    others = sorted(p.name for p in out.iterdir()
+                    if p.name not in RUN_FILES and not p.name.startswith(".cogov-"))  # an older cogov's temporaries
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise OutputError(f"--out {out}: holds files that are not a cogov run ({shown}); a run replaces its "
+                          "whole folder, so give a new or empty folder")
+
+
+#: Temporary folders of ``write_run``: ``.cogov-tmp-PID-...-NAME`` beside the destination.
+TMP_PREFIX = ".cogov-tmp-"
+
+
+def swap_into_place(new: Path, out: Path) -> None:
+    """Put the folder ``new`` at ``out`` and remove the previous ``out``, if any."""
+    if not out.exists():
+        os.replace(new, out)
+    elif _exchange(new, out):
+        shutil.rmtree(new, ignore_errors=True)  # now the previous run
+    else:  # two renames: for a moment there is no ``out``; the previous run waits in a temporary
+        previous = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-old-", dir=out.parent))
+        os.replace(out, previous / out.name)
+        os.replace(new, out)
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return rc == 0
+
+
+def remove_stale_temporaries(parent: Path) -> None:
+    """Remove ``write_run``'s temporary folders in ``parent`` whose process is gone (a run killed while writing)."""
+    for tmp in parent.glob(f"{TMP_PREFIX}*"):
+        pid = tmp.name.removeprefix(TMP_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# One command per output folder
+# ---------------------------------------------------------------------------------------------
+
+LOCK_NAME = ".cogov.lock"
+HOLDER_NAME = ".cogov.holder.json"
+
+
+class FolderBusy(OutputError):
+    """Another process holds the output folder."""
+
+
+@contextmanager
+def folder_lock(out: Path, command: str):
+    """Hold the output folder ``out`` (created if need be) for the duration; ``FolderBusy`` at once,
+    naming the holder's process, command and start time, if another process holds it."""
+    from filelock import FileLock, Timeout
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out / LOCK_NAME, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise FolderBusy(f"--out {out}: in use by {_holder(out)}; wait for it to finish or give another "
+                         "--out") from None
+    holder = out / HOLDER_NAME
+    try:
+        atomic_write_bytes(holder, json.dumps({"pid": os.getpid(), "host": platform.node(), "command": command,
+                                               "argv": sys.argv, "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+                                              ).encode())
+        yield
+    finally:
+        holder.unlink(missing_ok=True)
+        lock.release()
+
+
+def _holder(out: Path) -> str:
+    try:
+        h = json.loads((out / HOLDER_NAME).read_text())
+        return (f"process {h['pid']} on {h['host']} (cogov {h['command']}, since {h['since']}: "
+                f"{' '.join(h['argv'])})")
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"

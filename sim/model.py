@@ -20,6 +20,7 @@ from .disputes import CaseTable, CaseView, State, type_table
 from .mechanisms import STAGES
 from .mechanisms.costs import Costs
 from .mechanisms.evaluation import initial_strategy
+from .memory import check_memory
 from .params import Scenario, load_scenario
 from .population import Population, Resident, build_network
 from .streams import Streams
@@ -68,6 +69,7 @@ class CoGovernanceModel(mesa.Model):
     def __init__(self, scenario: Scenario | str | dict | None = None, seed: int | None = None,
                  cache: bool | None = None, **overrides):
         sc = load_scenario(scenario, seed=seed, **overrides)
+        check_memory(sc)  # before anything is allocated
         t0 = time.perf_counter()
         #: where the state at day 0 came from: "cache", "built" (and cached) or "built, not cached"
         self.burn_in_source = burnin.burned_in(self, burnin.city_scenario(sc), CoGovernanceModel._build, cache)

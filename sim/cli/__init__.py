@@ -18,8 +18,7 @@ import importlib
 import os
 import sys
 
-from . import cache, compare, kpis, levers, run, scenarios, sweep, validate
-from .common import check_days, fail
+from .common import check_days, fail, interrupted
 
 #: Commands with their own parser (module sim.cli.NAME, its main(argv)): name -> help line.
 DELEGATED = {
@@ -31,6 +30,8 @@ DELEGATED = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import cache, compare, kpis, levers, run, scenarios, sweep, validate
+
     p = argparse.ArgumentParser(
         prog="cogov",
         description="Simulate multi-actor co-governance of disputes in a Chinese city (市域社会治理).")
@@ -49,9 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; a reader that closes the pipe early (``cogov levers | head``) ends it quietly."""
+    """Run one command; a reader that closes the pipe early (``cogov levers | head``) ends it quietly,
+    and Ctrl-C at any moment (imports, a run, writing) exits 130 with one line."""
     try:
         return _main(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt:  # written files are whole (sim.io): say so, no traceback
+        return interrupted("interrupted; files already written are complete (rerun a study to resume it)")
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 141

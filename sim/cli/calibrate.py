@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..params import PRESETS, ScenarioError, load_scenario
-from .common import check_days, fail, interrupted, print_written
+from .common import check_days, fail, interrupted, print_written, runs_at_once
 
 COMMAND = "calibrate"
 
@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from ..experiments.calibration import calibrate, fit_ranges, load_targets
-    from ..io import OutputError, check_writable
+    from ..io import OutputError, check_writable, folder_lock
+    from ..memory import MemoryNeedError, check_memory
     from ..report.calibration import target_table_text
 
     args = build_parser().parse_args(argv)
@@ -75,22 +76,21 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as exc:
         return fail(str(exc), COMMAND)
     out = Path(args.out)
-    try:
-        check_writable(out)
-    except OutputError as exc:
-        return fail(str(exc), COMMAND)
     t0 = time.perf_counter()
     try:
-        result = calibrate(scenario, targets, names, out, args.budget, args.rounds, args.reps, args.final_reps,
-                           args.seed, args.executor, args.workers, progress=not args.quiet)
+        check_memory(scenario, runs_at_once(args.executor, args.workers), str(args.targets))
+        check_writable(out)
+        with folder_lock(out, COMMAND):
+            result = calibrate(scenario, targets, names, out, args.budget, args.rounds, args.reps,
+                               args.final_reps, args.seed, args.executor, args.workers, progress=not args.quiet)
+            seconds = time.perf_counter() - t0
+            written = write_outputs(result, out, args, argv, scenario, seconds)
     except KeyboardInterrupt:
         return interrupted(command=COMMAND)
     except FileExistsError as exc:
         return fail(f"{exc} (it holds a calibration with other settings)", COMMAND)
-    except RuntimeError as exc:
+    except (OutputError, MemoryNeedError, RuntimeError) as exc:
         return fail(str(exc), COMMAND)
-    seconds = time.perf_counter() - t0
-    written = write_outputs(result, out, args, argv, scenario, seconds)
     if not args.quiet:
         print(target_table_text(result["targets"]))
         print()

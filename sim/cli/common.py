@@ -55,6 +55,14 @@ def progress(total: int, quiet: bool, label: str):
     return bar, (lambda _day: bar.update(1))
 
 
+def runs_at_once(executor: str, workers: int | None, scheduler: str | None = None) -> int:
+    """How many runs a study executes at once on this machine (a remote Dask cluster's are not here)."""
+    import os
+    if executor == "serial" or scheduler:
+        return 1
+    return workers or os.cpu_count() or 1
+
+
 def print_written(label: str, paths: list[Path], suffixes: tuple[str, ...] | None = None,
                   one_line: bool = False) -> None:
     """Name the files a command wrote (those with one of ``suffixes``, or all): one

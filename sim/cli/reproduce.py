@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..params import PRESETS, ScenarioError
-from .common import check_days, fail, failed_runs, interrupted, print_written, warn
+from .common import check_days, fail, failed_runs, interrupted, print_written, runs_at_once, warn
 
 COMMAND = "reproduce"
 
@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     from ..experiments.claims import (CLAIMS, analyse, arm_names, arm_text, build_arms, record_timing,
                                       run_study, small_note, study_spec, study_tasks)
     from ..experiments.sweep import fingerprint
-    from ..io import OutputError, check_writable
+    from ..io import OutputError, check_writable, folder_lock
+    from ..memory import MemoryNeedError, check_memory
     from ..report.findings import text_table, write_findings
 
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
@@ -150,9 +151,11 @@ def main(argv: list[str] | None = None) -> int:
               f"root seed {args.seed} -> {out}/", file=sys.stderr)
     commit, dirty = _git_state()  # the code the runs start with
     try:
-        report = run_study(arms, args.reps, out, args.seed, args.executor, args.workers, args.scheduler,
-                           progress=not args.quiet)
-    except FileExistsError as exc:
+        check_memory(arms[0], runs_at_once(args.executor, args.workers, args.scheduler), f"--preset {args.preset}")
+        with folder_lock(out, COMMAND):
+            report = run_study(arms, args.reps, out, args.seed, args.executor, args.workers, args.scheduler,
+                               progress=not args.quiet)
+    except (FileExistsError, OutputError, MemoryNeedError) as exc:
         return fail(str(exc), COMMAND)
     except KeyboardInterrupt:
         report = None

@@ -30,7 +30,8 @@ def add_parser(sub) -> None:
 
 @honours_no_cache
 def cmd_run(args) -> int:
-    from ..io import OutputError, check_writable, write_run
+    from ..io import OutputError, check_replaceable, check_writable, write_run
+    from ..memory import MemoryNeedError
     from ..metrics import kpi_table
     from ..model import CoGovernanceModel
 
@@ -44,10 +45,14 @@ def cmd_run(args) -> int:
     warn_unreached_schedule(scenario)
     try:
         check_writable(out)
+        check_replaceable(out)
     except OutputError as exc:
         return fail(str(exc))
     t0 = time.perf_counter()
-    model = CoGovernanceModel(scenario)
+    try:
+        model = CoGovernanceModel(scenario)
+    except MemoryNeedError as exc:
+        return fail(str(exc))
     build = time.perf_counter() - t0
     bar, tick = progress(scenario.days, args.quiet, f"{scenario.name} ({scenario.preset})")
     try:

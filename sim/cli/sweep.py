@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..registry import SWEEP_KPIS
 from .cache import add_no_cache_option, honours_no_cache
-from .common import fail, failed_runs, interrupted
+from .common import fail, failed_runs, interrupted, runs_at_once, warn
 
 
 def _sweep_options(p) -> None:
@@ -17,6 +17,8 @@ def _sweep_options(p) -> None:
     p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
     p.add_argument("--out", help="sweep folder (default: out/sweeps/NAME); rerun with the same folder to resume")
+    p.add_argument("--max-tasks", type=int, metavar="N",
+                   help="refuse a spec of more than N runs (default: 20,000, a guard against a typo in samples)")
     add_no_cache_option(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
 
@@ -45,28 +47,32 @@ def add_sensitivity_parser(sub) -> None:
 
 def _start_sweep(args, sampler: str | None = None):
     """Load the spec, check the output folder, run or resume the sweep. Returns (spec, out, report) or an exit code."""
-    from ..experiments.spec import SpecError, load_spec
+    from ..experiments.spec import MAX_TASKS, SpecError, load_spec
     from ..experiments.sweep import run_sweep
-    from ..io import OutputError, check_writable
+    from ..io import OutputError, check_writable, folder_lock
+    from ..memory import MemoryNeedError, check_memory
 
     if args.workers is not None and args.workers < 1:
         return fail("--workers must be at least 1")
     if args.scheduler and args.executor != "dask":
         return fail("--scheduler needs --executor dask")
+    if args.max_tasks is not None and args.max_tasks < 1:
+        return fail("--max-tasks must be at least 1")
     try:
-        spec, base = load_spec(args.spec, sampler=sampler)
+        spec, base = load_spec(args.spec, max_tasks=args.max_tasks or MAX_TASKS, sampler=sampler)
     except SpecError as exc:
         return fail(str(exc))
     out = Path(args.out) if args.out else Path("out") / "sweeps" / spec.name
     try:
+        check_memory(base, runs_at_once(args.executor, args.workers, args.scheduler), f"{args.spec}: key 'base'")
         check_writable(out)
-    except OutputError as exc:
+        with folder_lock(out, "sweep"):
+            report = run_sweep(spec, base, out, args.executor, args.workers, args.scheduler,
+                               progress=not args.quiet, spec_path=str(args.spec))
+    except (FileExistsError, OutputError, MemoryNeedError) as exc:
         return fail(str(exc))
-    try:
-        report = run_sweep(spec, base, out, args.executor, args.workers, args.scheduler,
-                           progress=not args.quiet, spec_path=str(args.spec))
-    except FileExistsError as exc:
-        return fail(str(exc))
+    for path in report.rejected:
+        warn(f"{path}: incomplete or altered run file (checksum does not match); removed and run again")
     if not args.quiet or report.interrupted or report.failed:
         print(f"{spec.name}: {report.total} runs ({report.skipped} already on disk, {report.done} done now, "
               f"{report.failed} failed) in {report.seconds:.1f} s -> {out}/")
@@ -90,16 +96,29 @@ def cmd_sweep(args) -> int:
 
 def cmd_results(args) -> int:
     from ..experiments.analysis import point_means
-    from ..experiments.store import SweepStore
+    from ..experiments.store import StoreError, SweepStore
 
     store = SweepStore(Path(args.dir))
     if not store.exists():
         return fail(f"{args.dir}: no sweep here (manifest.json not found)")
-    manifest = store.manifest()
-    params = list(manifest["spec"]["parameters"])
-    summaries = store.summaries()
+    try:
+        manifest = store.manifest()
+        summaries = store.summaries()
+    except StoreError as exc:
+        return fail(str(exc))
+    params = manifest["spec"].get("parameters")
+    if not isinstance(params, dict):
+        return fail(f"{store.manifest_path}: key 'spec.parameters' missing: not a sweep folder "
+                    f"(written by cogov {manifest.get('name', '?')}?); cogov results reads the folders of cogov sweep")
+    params = list(params)
+    for path in store.rejected:
+        warn(f"{path}: incomplete or altered run file (checksum does not match); skipped "
+             "(rerun the sweep to redo it)")
     if summaries.empty:
         return fail(f"{args.dir}: no finished run yet")
+    if missing := [name for name in params if name not in summaries]:
+        return fail(f"{store.manifest_path}: key 'tasks': the values name no parameter {', '.join(missing)} "
+                    "of 'spec.parameters' (a damaged manifest: start the sweep in a new --out)")
     table = point_means(summaries, params)
     base = Path(args.out) if args.out else store.root / "results"
     base = base.with_suffix("") if base.suffix in (".csv", ".parquet") else base

@@ -22,13 +22,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..params import (LEVER_NAMES, Scenario, ScenarioError, builtin_path, format_error, builtin_names, load_scenario,
+from ..params import (LEVER_NAMES, NAME_PATTERN, Scenario, ScenarioError, builtin_path, format_error, builtin_names, load_scenario,
                       read_toml, scenarios_dir)
 from ..streams import replicate_seeds
 
@@ -51,8 +52,8 @@ def path_of(name: str) -> tuple[str, str]:
 
 
 class Parameter(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    values: list[float] | None = Field(None, description="values to cross (grid)")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+    values: list[float] | None = Field(None, description="values to cross (grid)", max_length=100_000)
     low: float | None = Field(None, description="lower end of the range (samplers)")
     high: float | None = Field(None, description="upper end of the range (samplers)")
 
@@ -74,16 +75,17 @@ class Parameter(BaseModel):
 
 
 class SweepSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    name: str = Field("sweep", description="short name")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+    name: str = Field("sweep", description="short name: letters, digits, _ . - # (names the output folder)",
+                      pattern=NAME_PATTERN, max_length=80)
     base: str = Field("baseline", description="base scenario: a built-in name or a path relative to the spec")
     preset: Literal["classroom", "city", "tianjin"] | None = Field(None, description="structure preset (default: the base's)")
     days: int | None = Field(None, ge=1, le=36500, description="days per run (default: the base's)")
     replicates: int = Field(1, ge=1, le=10_000, description="replicates per point (common random numbers)")
-    seed: int = Field(1, ge=0, description="root seed")
+    seed: int = Field(1, ge=0, le=2**63 - 1, description="root seed")
     sampler: Literal["grid", "lhs", "sobol", "morris"] = Field("grid", description="how points are chosen")
     samples: int = Field(8, ge=1, le=1_000_000, description="lhs points, sobol N, or morris trajectories")
-    thin: int = Field(1, ge=1, description="keep every thin-th day of each time series")
+    thin: int = Field(1, ge=1, le=36500, description="keep every thin-th day of each time series")
     parameters: dict[str, Parameter] = Field(default_factory=dict, description="what varies")
 
     @model_validator(mode="after")
@@ -103,8 +105,24 @@ class SweepSpec(BaseModel):
         return self
 
 
-def load_spec(path: str | Path, **overrides) -> tuple[SweepSpec, Scenario]:
-    """Load and validate a sweep spec and its base scenario. Raises SpecError."""
+#: A sweep of more runs than this is refused unless ``max_tasks`` (``--max-tasks``) says otherwise: a
+#: typo in ``samples`` or ``replicates`` should not start a study of months (a city run takes ~15 s).
+MAX_TASKS = 20_000
+
+
+def n_tasks(spec: SweepSpec) -> int:
+    """How many runs the spec means (points x replicates), counted without sampling."""
+    d = len(spec.parameters)
+    if spec.sampler == "grid":
+        points = math.prod(len(p.values) for p in spec.parameters.values())
+    else:
+        points = spec.samples * {"lhs": 1, "sobol": d + 2, "morris": d + 1}[spec.sampler]
+    return points * spec.replicates
+
+
+def load_spec(path: str | Path, max_tasks: int = MAX_TASKS, **overrides) -> tuple[SweepSpec, Scenario]:
+    """Load and validate a sweep spec and its base scenario; a spec of more than ``max_tasks`` runs
+    is refused. Raises SpecError."""
     path = Path(path)
     if not path.is_file():
         builtin = scenarios_dir() / "sweeps" / f"{Path(path).stem}.toml"
@@ -119,6 +137,9 @@ def load_spec(path: str | Path, **overrides) -> tuple[SweepSpec, Scenario]:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
         raise SpecError(format_error(path, exc, SweepSpec)) from None
+    if (n := n_tasks(spec)) > max_tasks:
+        raise SpecError(f"{path}: keys 'samples', 'replicates' and 'parameters' mean {n:,} runs, more than "
+                        f"the {max_tasks:,} allowed; pass --max-tasks {n} if you mean it")
     base = path.parent / spec.base  # a path relative to the spec, else the name of a built-in scenario
     source = base if base.is_file() else builtin_path(spec.base)
     if source is None:

@@ -1,26 +1,57 @@
-"""A sweep's folder: manifest, one Parquet file per finished run, failures. Resumable.
+"""A sweep's folder: manifest, one Parquet file per finished run, failures. Resumable and verified.
 
     DIR/manifest.json         spec, versions, root seed, every task (key, point, replicate, values)
     DIR/runs/KEY.parquet      the run's time series (thinned); its summary row and parameter values
                               are in the file's metadata (key b"cogov")
+    DIR/runs/KEY.sha256       the run file's SHA-256 and size, written after it
     DIR/failures/KEY.txt      the traceback of a run that raised
 
-Every file is written to a temporary name and renamed into place (atomic), so a sweep killed
-at any moment leaves only complete files; rerunning skips the runs already on disk.
+Every file is written to a temporary name and renamed into place (atomic), so a sweep killed at
+any moment leaves only complete files. Whatever else damages a run file (a full disk, a copy cut
+short, a hand edit) is caught by its checksum: a resume redoes the runs whose files do not verify,
+and reading a folder skips them and names them. A manifest is validated before any key in it
+is used as a file name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..io import atomic_write_bytes
+from ..io import OutputError, atomic_write_bytes
 
 META_KEY = b"cogov"
+
+
+class StoreError(OutputError):
+    """A sweep folder's manifest cannot be used (the message names the file and the key)."""
+
+
+class _Task(BaseModel):
+    model_config = ConfigDict(strict=True)
+    key: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")  # a file name: no separator, no dot
+    point: int = Field(ge=0)
+    replicate: int = Field(ge=0)
+    seed: int = Field(ge=0)
+    values: dict[str, float]
+
+
+class _Manifest(BaseModel):
+    """What this module and the analyses read of a manifest; other keys are kept as they are."""
+    model_config = ConfigDict(strict=True, extra="allow")
+    fingerprint: str
+    spec: dict
+    tasks: list[_Task]
+
+
+def _digest(data: bytes) -> str:
+    return f"{hashlib.sha256(data).hexdigest()} {len(data)}"
 
 
 class SweepStore:
@@ -28,6 +59,8 @@ class SweepStore:
         self.root = Path(root)
         self.runs = self.root / "runs"
         self.failures = self.root / "failures"
+        #: run files found damaged (not verified) by the last reads: skipped, or removed to be redone
+        self.rejected: list[Path] = []
 
     @property
     def manifest_path(self) -> Path:
@@ -49,16 +82,51 @@ class SweepStore:
         atomic_write_bytes(self.manifest_path, json.dumps(manifest, indent=1).encode())
 
     def manifest(self) -> dict:
-        return json.loads(self.manifest_path.read_text())
+        """The manifest, validated (``StoreError`` naming the file and the key if it cannot be used)."""
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            _Manifest.model_validate(data)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            if isinstance(exc, ValidationError):
+                from ..params import format_error
+                detail = format_error(self.manifest_path, exc, _Manifest)
+            else:
+                detail = f"{self.manifest_path}: not a readable JSON manifest ({exc})"
+            raise StoreError(f"{detail}\n(not a folder written by cogov, or damaged: start the study in a new "
+                             "--out)") from None
+        return data
 
     def remove_temporary_files(self) -> None:
+        """Temporaries of a writer killed mid-file (the folder is held by one command: ``io.folder_lock``)."""
         for folder in (self.runs, self.failures):
             if folder.is_dir():
                 for tmp in folder.glob(".*"):
                     tmp.unlink(missing_ok=True)
 
     def done_keys(self) -> set[str]:
-        return {p.stem for p in self.runs.glob("*.parquet")} if self.runs.is_dir() else set()
+        """Keys of the runs on disk whose files verify. A file that does not is removed (so that its
+        run is done again) and its name kept in ``self.rejected``."""
+        if not self.runs.is_dir():
+            return set()
+        done = set()
+        for path in sorted(self.runs.glob("*.parquet")):
+            if self.verify(path):
+                done.add(path.stem)
+            else:
+                self.rejected.append(path)
+                path.unlink(missing_ok=True)
+                path.with_suffix(".sha256").unlink(missing_ok=True)
+        return done
+
+    def verify(self, path: Path) -> bool:
+        """Whether a run file is whole: its recorded checksum, and its Parquet footer and metadata are readable."""
+        try:
+            data = path.read_bytes()
+            if _digest(data) != path.with_suffix(".sha256").read_text().strip():
+                return False
+            return self.read_meta(path).get("key") == path.stem
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+            return False
 
     def write_run(self, key: str, timeseries: pd.DataFrame, summary: dict, task: dict) -> None:
         table = pa.Table.from_pandas(timeseries, preserve_index=False)
@@ -68,7 +136,9 @@ class SweepStore:
                                                META_KEY: json.dumps(meta, allow_nan=True).encode()})
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
-        atomic_write_bytes(self.runs / f"{key}.parquet", sink.getvalue().to_pybytes())
+        data = sink.getvalue().to_pybytes()
+        atomic_write_bytes(self.runs / f"{key}.parquet", data)
+        atomic_write_bytes(self.runs / f"{key}.sha256", (_digest(data) + "\n").encode())  # after: a run counts once both are there
         (self.failures / f"{key}.txt").unlink(missing_ok=True)
 
     def write_failure(self, key: str, text: str) -> None:
@@ -82,22 +152,32 @@ class SweepStore:
         """One row per task of the manifest whose run is finished: key, point, replicate, seed,
         parameter values and every KPI (a run shared by two points, as Morris may repeat a
         point, appears under both)."""
-        cache: dict[str, dict] = {}
+        cache: dict[str, dict | None] = {}
         rows = []
         for task in self.manifest()["tasks"]:
             path = self.runs / f"{task['key']}.parquet"
             if task["key"] not in cache:
-                if not path.is_file():
-                    continue
-                cache[task["key"]] = self.read_meta(path)["summary"]
+                cache[task["key"]] = self._summary(path) if path.is_file() else None
+            if cache[task["key"]] is None:
+                continue
             rows.append({"key": task["key"], "point": task["point"], "replicate": task["replicate"],
                          "seed": task["seed"], **task["values"], **cache[task["key"]]})
         return pd.DataFrame(rows)
+
+    def _summary(self, path: Path) -> dict | None:
+        """A verified run file's summary; None (the file named in ``self.rejected``) if it does not verify."""
+        if not self.verify(path):
+            self.rejected.append(path)
+            return None
+        return self.read_meta(path)["summary"]
 
     def timeseries(self) -> pd.DataFrame:
         """All runs' (thinned) time series, with key, point and replicate columns."""
         frames = []
         for path in sorted(self.runs.glob("*.parquet")):
+            if not self.verify(path):
+                self.rejected.append(path)
+                continue
             meta = self.read_meta(path)
             df = pq.read_table(path).to_pandas()
             df.insert(0, "replicate", meta["replicate"])
