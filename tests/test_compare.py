@@ -83,6 +83,56 @@ def test_unwritable_output_exits_2(tmp_path, capsys):
     assert "--out" in capsys.readouterr().err
 
 
+SMALL = ["baseline", "whistle", "--preset", "classroom", "--days", "20", "--reps", "2", "--executor", "serial", "-q"]
+
+
+def test_a_report_in_the_other_language_is_added_beside_the_first(tmp_path, capsys):
+    """`--lang zh` after `--lang en` into the same folder adds report.zh.* and figures/zh/, and leaves the
+    English report and its figures as they were (the runs are reused)."""
+    out = tmp_path / "both"
+    assert cli_main(["compare", *SMALL, "--out", str(out)]) == 0
+    en = sorted([out / "report.en.html", out / "report.en.md", *(out / "figures" / "en").glob("*.png")])
+    assert len(en) >= 7
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in en}
+    assert cli_main(["compare", *SMALL, "--lang", "zh", "--out", str(out)]) == 0
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in en} == before
+    for name in ("report.zh.html", "report.zh.md"):
+        assert (out / name).stat().st_size > 0
+    zh_figs = sorted((out / "figures" / "zh").glob("*.png"))
+    assert [p.name for p in zh_figs] == [p.name for p in en if p.suffix == ".png"]
+    assert "基线" in (out / "report.zh.html").read_text(encoding="utf-8")
+    assert "](figures/zh/" in (out / "report.zh.md").read_text(encoding="utf-8")
+    assert not (out / "report.html").exists() and not (out / "report.md").exists()
+    capsys.readouterr()
+    assert cli_main(["compare", *SMALL[:-1], "--lang", "zh", "--out", str(out)]) == 0  # not quiet: names its files
+    printed = capsys.readouterr().out
+    assert f"report: {out / 'report.zh.html'}" in printed and f"report: {out / 'report.zh.md'}" in printed
+    assert "report.en." not in printed
+
+
+def test_a_folder_held_by_another_command_exits_2_naming_its_process(tmp_path, capsys):
+    import os
+
+    from sim.io import folder_lock
+    out = tmp_path / "held"
+    with folder_lock(out, "test"):
+        assert cli_main(["compare", *SMALL, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"process {os.getpid()}" in err and "cogov test" in err
+    assert not (out / "manifest.json").exists() and not list(out.glob("report.*"))
+
+
+def test_a_comparison_too_big_for_the_memory_exits_2_before_running(tmp_path, capsys, monkeypatch):
+    from sim import memory
+    monkeypatch.delenv("COGOV_MEMORY_CHECK", raising=False)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1e6)  # 1 MB free
+    out = tmp_path / "big"
+    assert cli_main(["compare", *SMALL, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "baseline: " in err and "GB of memory" in err
+    assert not out.exists()
+
+
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
     """One small comparison, reported in both languages."""
@@ -104,8 +154,8 @@ SECTIONS = ("settings", "summary", "reported-vs-real", "kpi-table", "fig-timeser
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_report_files_hold_every_section(reports, lang):
     out, written = reports[lang]
-    html = (out / "report.html").read_text(encoding="utf-8")
-    md = (out / "report.md").read_text(encoding="utf-8")
+    html = (out / f"report.{lang}.html").read_text(encoding="utf-8")
+    md = (out / f"report.{lang}.md").read_text(encoding="utf-8")
     for section in SECTIONS:
         assert f'id="{section}"' in html, section
     assert "http://" not in html and "https://" not in html and "<script" not in html  # self-contained
@@ -114,31 +164,87 @@ def test_report_files_hold_every_section(reports, lang):
     assert len(pngs) >= 5
     for p in pngs:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert p.name in md
+        assert p.parent == out / "figures" / lang  # the figures' labels are in the report's language
+        assert f"](figures/{lang}/{p.name})" in md
     names = ("基线", "吹哨报到", "五治融合") if lang == "zh" else ("Baseline", "Whistle", "Five-mode")
     for name in names:
         assert name in html
 
 
+def _is_chinese(ch: str) -> bool:
+    """A CJK ideograph, CJK punctuation or a full-width form: the characters the Chinese font must draw."""
+    o = ord(ch)
+    return 0x4E00 <= o <= 0x9FFF or 0x3000 <= o <= 0x303F or 0xFF00 <= o <= 0xFFEF
+
+
+def _strings(obj):
+    """Every string inside ``obj`` (nested dicts, lists, tuples, sets, dataclasses and models)."""
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for k, val in obj.items():
+            yield from _strings(k)
+            yield from _strings(val)
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        for item in obj:
+            yield from _strings(item)
+    elif hasattr(obj, "__dataclass_fields__"):
+        for name in obj.__dataclass_fields__:
+            yield from _strings(getattr(obj, name))
+
+
+def chinese_characters_of_the_report() -> set[str]:
+    """The Chinese characters the report and its figures can show: those of the text catalogue
+    (``sim.report.i18n``: sentence templates, labels, units), of the registry's KPI and lever labels
+    and units, and the punctuation written into the text by ``sim/report/*.py``."""
+    import inspect
+    from pathlib import Path
+
+    from sim import registry
+    from sim.report import i18n
+    texts = []
+    for module in (i18n, registry):
+        texts += [s for name, value in vars(module).items() if name.isupper() for s in _strings(value)]
+    texts += [i18n.kpi_label(k, "zh") for k in registry.KPIS] + [i18n.kpi_header(k, "zh") for k in registry.KPIS]
+    texts += [i18n.lever_label(k, "zh") for k in registry.LEVERS]
+    texts += [Path(f).read_text(encoding="utf-8") for f in Path(inspect.getfile(i18n)).parent.glob("*.py")]
+    return {ch for text in texts for ch in text if _is_chinese(ch)}
+
+
+def _cmap(path):
+    from fontTools.ttLib import TTFont
+    path = str(path)
+    font = TTFont(path, fontNumber=0, lazy=True) if path.lower().endswith((".ttc", ".otc")) else TTFont(path, lazy=True)
+    try:
+        return dict(font.getBestCmap())
+    finally:
+        font.close()
+
+
 def test_chinese_report_uses_a_font_with_cjk_glyphs():
-    """Check the font, not the string: the font matplotlib is given must map 治 and 理 to real,
-    different glyphs (matplotlib's fallback font maps every CJK character to one empty box)."""
+    """Check the font, not the string: the font matplotlib resolves for the Chinese figures, and the one
+    the HTML report embeds, must have a glyph of its own for every Chinese character the report can show
+    (matplotlib's fallback font maps every CJK character to one empty box, or to none). Which font file it
+    is (mplfonts' Noto Sans CJK SC or the system's) does not matter."""
     from matplotlib import font_manager
-    from matplotlib.ft2font import FT2Font
 
     from sim.report.i18n import cjk_font, use_font
-    family = use_font("zh")
-    path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
-    font = FT2Font(path)
-    charmap = font.get_charmap()
-    assert ord("治") in charmap and ord("理") in charmap
-    assert charmap[ord("治")] != charmap[ord("理")]
-    assert path == str(cjk_font())
+    chars = chinese_characters_of_the_report()
+    ideographs = {ch for ch in chars if 0x4E00 <= ord(ch) <= 0x9FFF}
+    assert len(ideographs) > 200 and {"治", "理", "（", "。"} <= chars  # the collection found the catalogue
+    resolved = font_manager.findfont(font_manager.FontProperties(family=use_font("zh")), fallback_to_default=False)
+    for path in {str(cjk_font()), resolved}:
+        cmap = _cmap(path)
+        missing = sorted(ch for ch in chars if ord(ch) not in cmap)
+        assert not missing, f"{path}: no glyph for {''.join(missing)}"
+        glyphs = {cmap[ord(ch)] for ch in ideographs}
+        assert len(glyphs) == len(ideographs), f"{path}: ideographs share glyphs (a last-resort font)"
+        assert ".notdef" not in glyphs
 
 
 def test_chinese_summary_is_in_chinese_and_computed_from_the_numbers(reports):
     out, _ = reports["zh"]
-    html = (out / "report.html").read_text(encoding="utf-8")
+    html = (out / "report.zh.html").read_text(encoding="utf-8")
     assert "配对" in html  # the method is stated (paired differences)
     # the summary quotes numbers of this comparison, e.g. the reference's resolution rate in %
     comp_runs = analyse(out.parent / "runs")

@@ -3,7 +3,10 @@
 The command binds a solara server to 127.0.0.1 unless told otherwise, after checking that the
 port can be bound; the page's front end comes through the server's proxy of a public CDN, or,
 where that CDN is blocked, from the same packages on the npm registry (cached after the first
-start). Exit codes 0 (stopped), 2 (bad option, port in use, the server could not start).
+start). The page's WebSocket (the live connection to its Python kernel) is refused when the browser
+says it comes from a page of another site (``same_origin_websockets``), so that no web page open
+elsewhere in the browser can drive the app. Exit codes 0 (stopped), 2 (bad option, port in use, the
+server could not start).
 """
 
 from __future__ import annotations
@@ -138,6 +141,76 @@ def _front_end_when_started(server, host: str, port: int, cache: Path) -> None:
                  "stays blank until it can", COMMAND)
 
 
+# ------------------------------------------------------------------------------------------------
+# the WebSocket's Origin
+# ------------------------------------------------------------------------------------------------
+
+DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+
+def _host_port(netloc: str, scheme: str) -> tuple[str, int | None] | None:
+    """(host in lower case, port) of ``host[:port]``, the port None when it is the scheme's default or
+    not given (a TLS-ending proxy's ``Host`` has none while the page's Origin is https); None if unreadable."""
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(f"//{netloc.strip()}")
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number, a malformed IPv6 address
+        return None
+    if not host:
+        return None
+    return host.lower().rstrip("."), None if port == DEFAULT_PORTS.get(scheme) else port
+
+
+def origin_allowed(scope: dict) -> bool:
+    """Whether a WebSocket connection (an ASGI ``scope``) may be accepted: yes without an ``Origin``
+    header (not a browser: browsers always send one), yes if the Origin's host and port are those the
+    app is served on (the ``Host`` header, or ``X-Forwarded-Host`` behind a proxy), no otherwise
+    (another site, "null", an unreadable Origin)."""
+    from urllib.parse import urlsplit
+    headers: dict[str, str] = {}
+    for name, value in scope.get("headers") or []:
+        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    try:
+        o = urlsplit(origin.strip())
+    except ValueError:
+        return False
+    if o.scheme not in ("http", "https") or not o.netloc:
+        return False
+    theirs = _host_port(o.netloc, o.scheme)
+    scheme = scope.get("scheme", "ws")
+    ours = [_host_port(h, scheme) for name in ("host", "x-forwarded-host") if name in headers
+            for h in headers[name].split(",")]
+    if "host" not in headers and scope.get("server"):  # HTTP/1.0: the address the server listens on
+        host, port = scope["server"][:2]
+        ours.append(_host_port(f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}", scheme))
+    return theirs is not None and theirs in ours
+
+
+def same_origin_websockets(app):
+    """ASGI middleware around ``app``: a WebSocket whose ``Origin`` is another site than the app's
+    (``origin_allowed``) is closed before it is accepted (the server answers 403), so that a web page
+    elsewhere cannot open the kernel's connection with the user's cookies; everything else goes to ``app``."""
+    async def guarded(scope, receive, send):
+        if scope["type"] == "websocket" and not origin_allowed(scope):
+            origin = dict(scope.get("headers") or []).get(b"origin", b"").decode("latin-1")
+            warn(f"refused a WebSocket connection from the page of another site (Origin {origin})", COMMAND)
+            await send({"type": "websocket.close", "code": 1008})  # 1008: policy violation
+            return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def asgi_app():
+    """The ASGI application ``cogov app`` serves: solara's Starlette app behind ``same_origin_websockets``."""
+    from solara.server.starlette import app
+    return same_origin_websockets(app)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``cogov app [--port N] [--host ADDRESS]``: serve the app until interrupted."""
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
@@ -156,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     settings.telemetry.mixpanel_enable = False
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"cogov app: open http://{host}:{args.port} in a browser (Ctrl-C to stop)", flush=True)
-    config = uvicorn.Config("solara.server.starlette:app", host=args.host, port=args.port, log_level="warning")
+    config = uvicorn.Config(asgi_app, factory=True, host=args.host, port=args.port, log_level="warning")
     server = uvicorn.Server(config)
     threading.Thread(target=_front_end_when_started, daemon=True,
                      args=(server, args.host, args.port, Path(settings.assets.proxy_cache_dir))).start()

@@ -7,14 +7,16 @@ from pathlib import Path
 
 from ..params import PRESETS, ScenarioError
 from .cache import add_no_cache_option, honours_no_cache
-from .common import check_days, fail, failed_runs, interrupted, print_written, warn_unreached_schedule
+from .common import check_days, fail, failed_runs, interrupted, print_written, runs_at_once, warn_unreached_schedule
 
 
 def add_parser(sub) -> None:
     cmp_ = sub.add_parser("compare", help="compare reform scenarios: KPI table, figures, report (zh/en)",
                           description="Run scenarios side by side on common random numbers (replicate r has the "
-                                      "same seed in every scenario) and write report.html and report.md. With no "
-                                      "scenario, compares the built-in reform set at the city preset.")
+                                      "same seed in every scenario) and write report.<lang>.html and report.<lang>.md "
+                                      "(figures in figures/<lang>/), beside the report in the other language if "
+                                      "there is one. With no scenario, compares the built-in reform set at the "
+                                      "city preset.")
     cmp_.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                       help="scenario files or built-in names; the first is the reference (default: the reform set)")
     cmp_.add_argument("--reps", type=int, default=8, help="replicates per scenario (default 8)")
@@ -33,9 +35,10 @@ def add_parser(sub) -> None:
 
 @honours_no_cache
 def cmd_compare(args) -> int:
-    from ..experiments.compare import DEFAULT_SCENARIOS, analyse, compare_tasks, load_scenarios, run_comparison
+    from ..experiments.compare import DEFAULT_SCENARIOS, compare_tasks, load_scenarios
     from ..experiments.sweep import fingerprint
-    from ..io import OutputError, check_writable
+    from ..io import OutputError, check_writable, folder_lock
+    from ..memory import MemoryNeedError, check_memory
 
     if args.reps < 1:
         return fail(f"--reps must be at least 1 (got {args.reps})")
@@ -56,12 +59,30 @@ def cmd_compare(args) -> int:
     out = Path(args.out) if args.out else Path("out") / "compare" / fingerprint(
         spec, compare_tasks(scenarios, args.reps, args.seed))[:10]
     try:
+        at_once = runs_at_once(args.executor, args.workers, args.scheduler)
+        for source, sc in zip(sources, scenarios, strict=True):
+            check_memory(sc, at_once, source)
         check_writable(out)
         from ..report.i18n import cjk_font
         if args.lang == "zh":
             cjk_font()  # fail now, not after the runs, if no font can draw Chinese
-    except (OutputError, RuntimeError) as exc:
+    except (OutputError, MemoryNeedError, RuntimeError) as exc:
         return fail(str(exc))
+    try:
+        with folder_lock(out, "compare"):  # one command at a time in the folder: its runs and its report
+            return _run_and_report(args, scenarios, out)
+    except OutputError as exc:  # FolderBusy: another process holds the folder
+        return fail(str(exc))
+
+
+def _run_and_report(args, scenarios, out: Path) -> int:
+    """Run (or resume) the comparison in ``out`` and write its report in ``args.lang``; the exit code."""
+    from ..experiments.compare import analyse, run_comparison
+    from ..metrics import network_snapshot
+    from ..model import CoGovernanceModel
+    from ..report.report import kpi_table_text, write_report
+    from ..streams import replicate_seeds
+
     t0 = time.perf_counter()
     try:
         report = run_comparison(scenarios, args.reps, out, args.seed, args.executor, args.workers, args.scheduler,
@@ -72,11 +93,6 @@ def cmd_compare(args) -> int:
         return interrupted()
     if report.failed:
         return failed_runs(report.failed, out)
-    from ..metrics import network_snapshot
-    from ..model import CoGovernanceModel
-    from ..report.report import kpi_table_text, write_report
-    from ..streams import replicate_seeds
-
     comp = analyse(out)
     first = scenarios[0].model_copy(update={"seed": replicate_seeds(args.seed, args.reps)[0]})
     network = network_snapshot(CoGovernanceModel(first).run())  # one run (the first scenario, replicate 0)

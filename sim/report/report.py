@@ -1,9 +1,10 @@
 """The comparison report: which reform does better, on what, and how sure we are.
 
-``write_report`` writes ``report.md`` (figures beside it in ``figures/``) and ``report.html``
-(one self-contained file: figures as data URIs, inline CSS, for Chinese an embedded subset of
-the CJK font; no external resource). Every sentence of the summary is computed from the tables
-of a ``Comparison``; the wording comes from ``sim.report.i18n``.
+``write_report`` writes ``report.<lang>.md`` (figures beside it in ``figures/<lang>/``: their labels
+are in the report's language) and ``report.<lang>.html`` (one self-contained file: figures as data
+URIs, inline CSS, for Chinese an embedded subset of the CJK font; no external resource), so the
+English and the Chinese report of one comparison live side by side in one folder. Every sentence of
+the summary is computed from the tables of a ``Comparison``; the wording comes from ``sim.report.i18n``.
 
 Files are written into a temporary folder inside ``out`` and moved into place one by one with
 ``os.replace``, so an interrupted report leaves no half-written file.
@@ -29,6 +30,17 @@ from ..registry import KINDS, KPIS, REPORT_KPIS, REPORT_SUMMARY_KPIS, check_lang
 from .i18n import cjk_font, display_width, fmt_number, join, kpi_header, kpi_kind, kpi_label, scenario_label, t
 
 FIGURE_FILES = ("timeseries.png", "ladder.png", "cost.png", "reported.png", "network.png")
+
+
+def report_files(lang: str) -> tuple[str, str]:
+    """The names of the report in ``lang``: (Markdown, HTML), e.g. ("report.en.md", "report.en.html")."""
+    check_lang(lang)
+    return f"report.{lang}.md", f"report.{lang}.html"
+
+
+def figures_folder(lang: str) -> str:
+    """The folder of the figures of the report in ``lang``, relative to the report: "figures/en"."""
+    return f"figures/{check_lang(lang)}"
 
 
 def _better(kpi: str) -> int:
@@ -633,8 +645,9 @@ def render_html(comp, lang: str, table: Table, summary: Summary, figures: list[t
 # ------------------------------------------------------------------------------------------------
 
 def write_report(comp, out: Path, lang: str, network=None) -> list[Path]:
-    """Write ``out/report.md`` with its figures in ``out/figures/*.png`` and the self-contained
-    ``out/report.html``, in ``lang`` ("en" or "zh"); returns the written paths.
+    """Write ``out/report.<lang>.md`` with its figures in ``out/figures/<lang>/*.png`` and the
+    self-contained ``out/report.<lang>.html``, in ``lang`` ("en" or "zh"); returns the written paths.
+    The report in the other language, if any, is left as it is.
 
     ``network``: the ``metrics.NetworkSnapshot`` of one run (for the organisational network figure),
     or None to leave that figure out. Files are written atomically: to a temporary folder inside ``out``,
@@ -647,6 +660,8 @@ def write_report(comp, out: Path, lang: str, network=None) -> list[Path]:
         cjk_font()  # RuntimeError naming `pip install mplfonts` before anything is written
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    md_name, html_name = report_files(lang)
+    fig_dir = figures_folder(lang)
     tmp = Path(tempfile.mkdtemp(prefix=".cogov-report-", dir=out))
     try:
         (tmp / "figures").mkdir()
@@ -655,22 +670,23 @@ def write_report(comp, out: Path, lang: str, network=None) -> list[Path]:
         md_figs, html_figs = [], []
         for name, fig, caption in _figures(comp, lang, network):
             path = save(fig, tmp / "figures" / name, lang)
-            md_figs.append((f"figures/{name}", caption))
+            md_figs.append((f"{fig_dir}/{name}", caption))
             html_figs.append((path.read_bytes(), name.removesuffix(".png"), caption))
         if network is None:
             md_figs.append(("", t("cap.network_missing", lang)))
             html_figs.append((None, "network", t("cap.network_missing", lang)))
-        (tmp / "report.md").write_text(render_markdown(comp, lang, table, summary, md_figs), encoding="utf-8")
-        (tmp / "report.html").write_text(render_html(comp, lang, table, summary, html_figs), encoding="utf-8")
-        (out / "figures").mkdir(exist_ok=True)
+        (tmp / md_name).write_text(render_markdown(comp, lang, table, summary, md_figs), encoding="utf-8")
+        (tmp / html_name).write_text(render_html(comp, lang, table, summary, html_figs), encoding="utf-8")
+        figures = out / fig_dir
+        figures.mkdir(parents=True, exist_ok=True)
         written = []
         for f in sorted((tmp / "figures").iterdir()):
-            os.replace(f, out / "figures" / f.name)
-            written.append(out / "figures" / f.name)
-        for name in FIGURE_FILES:  # a figure of an earlier report that this one does not have
-            if out / "figures" / name not in written:
-                (out / "figures" / name).unlink(missing_ok=True)
-        for name in ("report.md", "report.html"):
+            os.replace(f, figures / f.name)
+            written.append(figures / f.name)
+        for name in FIGURE_FILES:  # a figure of an earlier report in this language that this one does not have
+            if figures / name not in written:
+                (figures / name).unlink(missing_ok=True)
+        for name in (md_name, html_name):
             os.replace(tmp / name, out / name)
             written.append(out / name)
         return written
@@ -678,5 +694,6 @@ def write_report(comp, out: Path, lang: str, network=None) -> list[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-__all__ = ["kpi_cells", "kpi_table_text", "render_html", "render_markdown", "summarise", "write_report"]
+__all__ = ["figures_folder", "kpi_cells", "kpi_table_text", "render_html", "render_markdown", "report_files",
+           "summarise", "write_report"]
 
