@@ -22,6 +22,11 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)]
 #: A name that can be part of a file name: word characters (any script), dots, dashes and # (a
 #: scenario compared with itself is NAME#2), first a word character.
 NAME_PATTERN = r"^[^\W][\w.\-#]*$"
+#: A run key in a study's manifest (``experiments.store``): a file name without a dot.
+KEY_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+#: Patterns in words, for the error messages.
+PATTERN_WORDS = {NAME_PATTERN: "letters, digits, _ . - and #, beginning with a letter, a digit or _",
+                 KEY_PATTERN: "1 to 64 of the letters A-Z and a-z, digits, _ and -"}
 
 
 class ScenarioError(ValueError):
@@ -561,8 +566,8 @@ def format_error(path: Path | str, err: ValidationError, root: type[BaseModel] |
         elif e["type"] in EXPECTED and EXPECTED[e["type"]]:
             msg = f"expected {EXPECTED[e['type']]}, got {_described(e.get('input'))}"
         elif e["type"] == "string_pattern_mismatch":
-            msg = (f"got {_described(e.get('input'))}; allowed: letters, digits, _ . - and #, "
-                   "beginning with a letter, a digit or _")
+            pattern = e.get("ctx", {}).get("pattern")
+            msg = f"got {_described(e.get('input'))}; allowed: {PATTERN_WORDS.get(pattern, f'text matching {pattern}')}"
         elif "ctx" in e and e["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than",
                                           "finite_number", "too_long"):
             msg = f"{msg} (got {_described(e.get('input'))})" if e["type"] != "too_long" else msg
@@ -600,9 +605,17 @@ def _deep_merge(base: dict, child: dict) -> dict:
     return out
 
 
+#: The largest scenario or spec file read (a long schedule is a few hundred kB): a guard against
+#: a file that is not one, whose millions of keys would take minutes and gigabytes to check.
+MAX_FILE_BYTES = 2_000_000
+
+
 def read_toml(path: Path, error: type[Exception]) -> dict:
-    """A TOML file's tables; ``error`` (naming the file) if it is not UTF-8 or not valid TOML."""
+    """A TOML file's tables; ``error`` (naming the file) if it is too large, not UTF-8 or not valid TOML."""
     try:
+        if (size := Path(path).stat().st_size) > MAX_FILE_BYTES:
+            raise error(f"{path}: {size:,} bytes; a scenario or sweep spec file is at most {MAX_FILE_BYTES:,} "
+                        "bytes")
         return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: malformed TOML: {exc}") from None

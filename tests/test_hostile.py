@@ -299,3 +299,10 @@ def test_many_unknown_keys_give_a_capped_list(tmp_path, capsys):
     err = capsys.readouterr().err
     assert len(err.splitlines()) == MAX_ERRORS + 1 and len(err) < 50_000
     assert f"and {100_000 - MAX_ERRORS:,} more problem(s)" in err
+
+
+def test_a_file_too_large_to_be_a_scenario_is_refused_unread(tmp_path, capsys):
+    path = tmp_path / "big.toml"
+    path.write_text("[handling]\n" + "".join(f"k{i} = 1\n" for i in range(300_000)))  # ~3 MB
+    assert main(["validate", str(path)]) == 2
+    assert "bytes; a scenario or sweep spec file is at most" in capsys.readouterr().err

@@ -71,8 +71,6 @@ def _start_sweep(args, sampler: str | None = None):
                                progress=not args.quiet, spec_path=str(args.spec))
     except (FileExistsError, OutputError, MemoryNeedError) as exc:
         return fail(str(exc))
-    for path in report.rejected:
-        warn(f"{path}: incomplete or altered run file (checksum does not match); removed and run again")
     if not args.quiet or report.interrupted or report.failed:
         print(f"{spec.name}: {report.total} runs ({report.skipped} already on disk, {report.done} done now, "
               f"{report.failed} failed) in {report.seconds:.1f} s -> {out}/")

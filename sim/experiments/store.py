@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..io import OutputError, atomic_write_bytes
+from ..params import KEY_PATTERN
 
 META_KEY = b"cogov"
 
@@ -35,7 +36,7 @@ class StoreError(OutputError):
 
 class _Task(BaseModel):
     model_config = ConfigDict(strict=True)
-    key: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")  # a file name: no separator, no dot
+    key: str = Field(pattern=KEY_PATTERN)  # a file name: no separator, no dot
     point: int = Field(ge=0)
     replicate: int = Field(ge=0)
     seed: int = Field(ge=0)

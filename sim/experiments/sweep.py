@@ -165,6 +165,9 @@ def run_tasks(tasks: list[dict], out: Path, manifest: dict, executor: str = "ser
     todo = [t for k, t in unique.items() if k not in done]
     report = SweepReport(total=len(unique), skipped=len(unique) - len(todo), done=0, failed=0, seconds=0.0,
                          rejected=list(store.rejected))
+    for path in report.rejected:  # said before the runs, which redo them
+        print(f"cogov: warning: {path}: incomplete or altered run file (checksum does not match); removed and "
+              "run again", file=sys.stderr)
     if not todo:
         return report
     bar = None
