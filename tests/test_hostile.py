@@ -25,14 +25,13 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+from test_sweeps import write_spec
 
 from sim import io
 from sim.cli import main
 from sim.experiments.spec import build_tasks, load_spec, n_tasks
 from sim.experiments.store import SweepStore
 from sim.params import MAX_ERRORS
-
-from test_sweeps import write_spec
 
 REPO = Path(__file__).resolve().parents[1]
 

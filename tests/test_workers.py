@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import tomli_w
+from test_sweeps import cli, parquet_keys
+from test_sweeps import write_spec as sweep_spec
 
-from sim.cli import main
 from sim.experiments import sweep as sweep_module
 from sim.experiments.spec import build_tasks, load_spec
 from sim.experiments.store import SweepStore
@@ -42,27 +42,13 @@ GRID = {"info_sharing": [0.0, 1.0]}
 
 
 def write_spec(path: Path, values=(0.0, 1.0), name: str = "tiny", replicates: int = 2) -> Path:
-    data = {"name": name, "base": "baseline", "preset": "classroom", "days": 20, "replicates": replicates,
-            "seed": 5, "sampler": "grid", "thin": 5,
-            "parameters": {"info_sharing": {"values": [float(v) for v in values]}}}
-    path.write_text(tomli_w.dumps(data), encoding="utf-8")
-    return path
-
-
-def cli(*argv) -> int:
-    try:
-        return main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse
-        return exc.code
+    return sweep_spec(path, {"info_sharing": list(values)}, name=name, replicates=replicates, days=20, seed=5,
+                      thin=5)
 
 
 def keys(spec: Path) -> list[str]:
     s, base = load_spec(spec)
     return sorted({t["key"] for t in build_tasks(s, base)})
-
-
-def parquet_keys(out: Path) -> set[str]:
-    return {p.stem for p in (out / "runs").glob("*.parquet")}
 
 
 def children(pid: int) -> list[int]:
