@@ -290,6 +290,12 @@ BAD_SPECS = {
     "value_out_of_range": (HEAD + '[parameters.info_sharing]\nvalues = [0.0, 5.0]\n', ["info_sharing", "5.0"]),
     "no_parameters": (HEAD, ["parameters"]),
     "unknown_top_key": (HEAD + 'repliactes = 3\n[parameters.info_sharing]\nvalues = [0.0]\n', ["repliactes"]),
+    "values_as_strings_and_bools": (HEAD + '[parameters.info_sharing]\nvalues = ["0.1", true]\n',
+                                    ["values.0", "the string '0.1'", "values.1", "the boolean true"]),
+    "replicates_as_string": (HEAD.replace("replicates = 2", 'replicates = "2"') + '[parameters.info_sharing]\n'
+                             'values = [0.0]\n', ["replicates", "expected a whole number"]),
+    "name_with_a_path": (HEAD.replace('name = "bad"', 'name = "../../etc"') + '[parameters.info_sharing]\n'
+                         'values = [0.0]\n', ["name", "../../etc"]),
     "values_and_range": (HEAD + '[parameters.info_sharing]\nvalues = [0.0]\nlow = 0.0\nhigh = 1.0\n',
                          ["parameters.info_sharing"]),
 }
