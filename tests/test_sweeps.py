@@ -682,3 +682,12 @@ def test_files_are_written_with_the_usual_permissions(tmp_path):
     atomic_write_bytes(tmp_path / "a.json", b"{}")
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o666 & ~UMASK
     assert os.listdir(tmp_path) == ["a.json"]
+
+
+def test_a_sampled_value_of_a_whole_number_field_is_rounded_even_where_the_preset_sets_it():
+    """Samplers give floats; strict validation refuses 29.6 for a count, so apply_parameters rounds
+    by the field's type (not by its current value: ``structure.population`` is None until the preset)."""
+    from sim.params import load_scenario
+    base = load_scenario({"preset": "classroom"})
+    sc = apply_parameters(base, {"structure.population": 4000.4, "evaluation.period": 29.6, "info_sharing": 0.3})
+    assert (sc.structure.population, sc.evaluation.period, sc.levers.info_sharing) == (4000, 30, 0.3)

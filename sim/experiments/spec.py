@@ -168,8 +168,8 @@ def apply_parameters(scenario: Scenario, values: dict[str, float]) -> Scenario:
     data = scenario.model_dump()
     for name, v in values.items():
         section, field = path_of(name)
-        current = data[section][field]
-        data[section][field] = int(round(v)) if isinstance(current, int) and not isinstance(current, bool) else float(v)
+        kind = Scenario.model_fields[section].annotation.model_fields[field].annotation
+        data[section][field] = int(round(v)) if kind in (int, int | None) else float(v)  # a count stays whole
     return load_scenario(data)
 
 
