@@ -140,8 +140,8 @@ def test_sigkill_part_way_then_rerun_equals_uninterrupted_sweep(tmp_path, capsys
     assert cli("sweep", spec, "--out", ref, "-q") == 0
     assert len(manifest_keys(ref)) == total
     assert_same_sweep(killed, ref)
-    # nothing but KEY.parquet in runs/ (no temp files left behind), no failures
-    assert run_files(killed) == sorted(f"{k}.parquet" for k in manifest_keys(ref))
+    # nothing but KEY.parquet and its checksum KEY.sha256 in runs/ (no temp files left behind), no failures
+    assert run_files(killed) == sorted(f"{k}.{ext}" for k in manifest_keys(ref) for ext in ("parquet", "sha256"))
     assert list((killed / "failures").iterdir()) == []
     assert json.loads((killed / "manifest.json").read_text())["tasks"] == \
         json.loads((ref / "manifest.json").read_text())["tasks"]

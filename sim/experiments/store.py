@@ -138,8 +138,9 @@ class SweepStore:
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
         data = sink.getvalue().to_pybytes()
+        # the checksum first: a run counts once its file is there, and then its checksum is there too
+        atomic_write_bytes(self.runs / f"{key}.sha256", (_digest(data) + "\n").encode())
         atomic_write_bytes(self.runs / f"{key}.parquet", data)
-        atomic_write_bytes(self.runs / f"{key}.sha256", (_digest(data) + "\n").encode())  # after: a run counts once both are there
         (self.failures / f"{key}.txt").unlink(missing_ok=True)
 
     def write_failure(self, key: str, text: str) -> None:
