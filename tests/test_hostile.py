@@ -231,7 +231,7 @@ def test_ctrl_c_at_any_moment_exits_130_with_one_line(delay, tmp_path):
     """SIGINT while importing, building or running: exit 130 and one line (or, before Python has
     started, the shell's own 130 from the signal), never a traceback; the run folder is whole or absent."""
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", "--preset", "classroom", "--days", "1500",
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", "--preset", "classroom", "--days", "20000",
                              "--no-cache", "--out", str(out)], cwd=REPO, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True,
                             # a child started from a background job inherits SIGINT ignored: as from a terminal
