@@ -361,17 +361,27 @@ def prune(keep: Path | None = None) -> None:
         limit = DEFAULT_MAX_MB * 2**20
     now = time.time()
     for tmp in cache_dir().glob(f".*{SUFFIX}.*.tmp"):  # left by a writer that was killed
-        if now - tmp.stat().st_mtime > STALE_TMP_SECONDS:
+        if now - _stat(tmp, "st_mtime", now) > STALE_TMP_SECONDS:
             tmp.unlink(missing_ok=True)
-    files = sorted(cache_dir().glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime)
-    total = sum(p.stat().st_size for p in files)
+    # other processes write, rename and remove entries meanwhile: a file gone is simply skipped
+    files = sorted(cache_dir().glob(f"*{SUFFIX}"), key=lambda p: _stat(p, "st_mtime", now))
+    sizes = {p: _stat(p, "st_size", 0) for p in files}
+    total = sum(sizes.values())
     for p in files:
         if total <= limit:
             break
         if p != keep:
-            total -= p.stat().st_size
+            total -= sizes[p]
             p.unlink(missing_ok=True)
             p.with_suffix(".lock").unlink(missing_ok=True)
+
+
+def _stat(path: Path, field: str, missing: float) -> float:
+    """``path.stat().field``, or ``missing`` if another process removed the file meanwhile."""
+    try:
+        return getattr(path.stat(), field)
+    except FileNotFoundError:
+        return missing
 
 
 def burned_in(model, city: Scenario, build, cache: bool | None = None) -> str:

@@ -305,3 +305,39 @@ def test_a_file_too_large_to_be_a_scenario_is_refused_unread(tmp_path, capsys):
     path.write_text("[handling]\n" + "".join(f"k{i} = 1\n" for i in range(300_000)))  # ~3 MB
     assert main(["validate", str(path)]) == 2
     assert "bytes; a scenario or sweep spec file is at most" in capsys.readouterr().err
+
+
+def test_a_ctrl_c_that_an_import_turned_into_another_error_exits_130(monkeypatch, capsys):
+    """networkx's import can turn a KeyboardInterrupt into a RuntimeError (``__set_name__``)."""
+    import sim.cli as cli_module
+
+    def import_interrupted(argv):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("Error calling __set_name__ on 'cached_property' instance 'adj'") from exc
+
+    monkeypatch.setattr(cli_module, "_main", import_interrupted)
+    assert main(["run"]) == 130
+    assert capsys.readouterr().err.startswith("cogov: interrupted")
+    monkeypatch.setattr(cli_module, "_main", lambda argv: 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # any other error is not hidden
+        main(["run"])
+
+
+def test_pruning_the_cache_skips_entries_another_process_removed(tmp_path, monkeypatch):
+    from sim import burnin
+    monkeypatch.setenv("COGOV_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("COGOV_CACHE_MAX_MB", "0")
+    for name in ("a", "b"):
+        (tmp_path / f"{name}{burnin.SUFFIX}").write_bytes(b"x" * 10)
+    real_stat = Path.stat
+
+    def vanishing(self, *a, **k):  # "b" is removed by another process between the glob and the stat
+        if self.name.startswith("b"):
+            raise FileNotFoundError(self)
+        return real_stat(self, *a, **k)
+
+    monkeypatch.setattr(Path, "stat", vanishing)
+    burnin.prune()
+    assert not (tmp_path / f"a{burnin.SUFFIX}").exists()

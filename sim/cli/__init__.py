@@ -55,10 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(sys.argv[1:] if argv is None else list(argv))
     except KeyboardInterrupt:  # written files are whole (sim.io): say so, no traceback
-        return interrupted("interrupted; files already written are complete (rerun a study to resume it)")
+        return _interrupted()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 141
+    except Exception as exc:  # noqa: BLE001 - a Ctrl-C that an import turned into another error
+        if not _caused_by_interrupt(exc):
+            raise
+        return _interrupted()
 
 
 def _main(argv: list[str]) -> int:
@@ -70,3 +74,20 @@ def _main(argv: list[str]) -> int:
     if getattr(args, "seed", None) is not None and args.seed < 0:
         return fail("--seed must be 0 or more")
     return args.func(args)
+
+
+def _interrupted() -> int:
+    return interrupted("interrupted; files already written are complete (rerun a study to resume it)")
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is in ``exc``'s chain (e.g. networkx's import turns one into a
+    RuntimeError from ``__set_name__``)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
