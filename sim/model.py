@@ -13,7 +13,7 @@ from random import Random
 import mesa
 import numpy as np
 
-from . import burnin, metrics
+from . import burnin, interrupt, metrics
 from .actors import build_actors
 from .city import Units, build_org_network, build_territory
 from .disputes import CaseTable, CaseView, State, type_table
@@ -193,6 +193,7 @@ class CoGovernanceModel(mesa.Model):
             self._timed(mechanism.name, mechanism.step)
         self._timed("data collection", self._collect)
         self.day += 1
+        interrupt.check()  # a Ctrl-C during the day that numpy swallowed
 
     def _timed(self, name: str, stage) -> None:
         if self.timings is None:

@@ -341,3 +341,17 @@ def test_pruning_the_cache_skips_entries_another_process_removed(tmp_path, monke
     monkeypatch.setattr(Path, "stat", vanishing)
     burnin.prune()
     assert not (tmp_path / f"a{burnin.SUFFIX}").exists()
+
+
+def test_a_ctrl_c_that_numpy_swallowed_still_stops_the_run_at_the_end_of_the_day(model_factory):
+    """numpy/numpy#20596: a KeyboardInterrupt raised inside an IntEnum comparison can be lost; the
+    command's SIGINT handler also sets ``sim.interrupt.requested``, which each day checks."""
+    from sim import interrupt
+    model = model_factory(days=10)
+    interrupt.requested.set()  # as the handler does, its KeyboardInterrupt lost
+    day = model.reported_day
+    with pytest.raises(KeyboardInterrupt):
+        model.run(5)
+    assert model.reported_day == day + 1 and not interrupt.requested.is_set()
+    model.run(2)  # cleared: the run goes on
+    assert model.reported_day == day + 3

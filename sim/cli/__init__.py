@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; a reader that closes the pipe early (``cogov levers | head``) ends it quietly,
     and Ctrl-C at any moment (imports, a run, writing) exits 130 with one line."""
+    from ..interrupt import install
+    install()
     try:
         return _main(sys.argv[1:] if argv is None else list(argv))
     except KeyboardInterrupt:  # written files are whole (sim.io): say so, no traceback
@@ -77,6 +79,8 @@ def _main(argv: list[str]) -> int:
 
 
 def _interrupted() -> int:
+    from ..interrupt import requested
+    requested.clear()
     return interrupted("interrupted; files already written are complete (rerun a study to resume it)")
 
 
