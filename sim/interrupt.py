@@ -1,6 +1,6 @@
 """Ctrl-C that is not lost: numpy can swallow the KeyboardInterrupt a SIGINT raises inside some
 comparisons with an IntEnum (numpy/numpy#20596), so the command's SIGINT handler also sets
-``requested``, which every simulated day checks (``CoGovernanceModel.step``)."""
+``requested``, which the run checks after every simulated day (``CoGovernanceModel.run`` and the burn-in)."""
 
 from __future__ import annotations
 

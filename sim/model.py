@@ -118,6 +118,7 @@ class CoGovernanceModel(mesa.Model):
         t1 = time.perf_counter()
         for _ in range(sc.burn_in):
             self.step()
+            interrupt.check()  # a Ctrl-C during the day that numpy swallowed
         #: wall seconds of building the city and of running the burn-in (kept in the cache entry)
         self.build_timings = {"build": t1 - t0, "burn_in": time.perf_counter() - t1}
 
@@ -193,7 +194,6 @@ class CoGovernanceModel(mesa.Model):
             self._timed(mechanism.name, mechanism.step)
         self._timed("data collection", self._collect)
         self.day += 1
-        interrupt.check()  # a Ctrl-C during the day that numpy swallowed
 
     def _timed(self, name: str, stage) -> None:
         if self.timings is None:
@@ -219,6 +219,9 @@ class CoGovernanceModel(mesa.Model):
         each day (the number of days reported so far)."""
         for _ in range(self.p.days if days is None else int(days)):
             self.step()
+            # a Ctrl-C during the day that numpy swallowed; checked here, between days, because
+            # Mesa 3.5 schedules the next step as an event that an exception inside step cancels
+            interrupt.check()
             if progress is not None:
                 progress(self.reported_day)
         return self

@@ -345,7 +345,7 @@ def test_pruning_the_cache_skips_entries_another_process_removed(tmp_path, monke
 
 def test_a_ctrl_c_that_numpy_swallowed_still_stops_the_run_at_the_end_of_the_day(model_factory):
     """numpy/numpy#20596: a KeyboardInterrupt raised inside an IntEnum comparison can be lost; the
-    command's SIGINT handler also sets ``sim.interrupt.requested``, which each day checks."""
+    command's SIGINT handler also sets ``sim.interrupt.requested``, which the run checks after each day."""
     from sim import interrupt
     model = model_factory(days=10)
     interrupt.requested.set()  # as the handler does, its KeyboardInterrupt lost
