@@ -1,6 +1,7 @@
 """Ctrl-C that is not lost: numpy can swallow the KeyboardInterrupt a SIGINT raises inside some
 comparisons with an IntEnum (numpy/numpy#20596), so the command's SIGINT handler also sets
-``requested``, which the run checks after every simulated day (``CoGovernanceModel.run`` and the burn-in)."""
+``requested``, which the run checks after every simulated day (``CoGovernanceModel.run`` and
+the burn-in)."""
 
 from __future__ import annotations
 
