@@ -21,6 +21,9 @@ BASE_BYTES = 220e6
 RESIDENT_BYTES = 300.0
 #: One row of the case table with its parties [bytes].
 CASE_BYTES = 150.0
+#: One task of a sweep held in memory before any run (its scenario as a dict, its key and values):
+#: about 7 KB measured on a 10^6-task list of the built-in LHS spec (2026-12-04), rounded up.
+TASK_BYTES = 8e3
 #: Cases created per new dispute or need (reopenings, group disputes' extra rows, hotline
 #: re-filings): the bench's 3.16 M cases a year for 13.9 M residents at 0.117 a resident.
 CASES_PER_ARISING = 2.0
@@ -63,10 +66,26 @@ def available_bytes() -> float | None:
     return min(figures) if figures else None
 
 
+def checks_off() -> bool:
+    """``COGOV_MEMORY_CHECK`` is off, 0, no or false: skip the memory checks."""
+    return os.environ.get("COGOV_MEMORY_CHECK", "").strip().lower() in ("off", "0", "no", "false")
+
+
+def check_task_memory(tasks: int, where: str) -> None:
+    """Raise ``MemoryNeedError`` if a sweep's list of ``tasks`` cannot be held in the memory available
+    now (``TASK_BYTES`` each), before it is built: a ``--max-tasks`` far beyond what the machine holds."""
+    have = available_bytes()
+    need = tasks * TASK_BYTES
+    if checks_off() or have is None or need <= have:
+        return
+    raise MemoryNeedError(f"{where}: the list of {tasks:,} runs alone needs about {need / 1e9:,.1f} GB of memory; "
+                          f"{have / 1e9:,.1f} GB is available. Split the study into smaller sweeps")
+
+
 def check_memory(scenario: Scenario, runs_at_once: int = 1, where: str | None = None) -> None:
     """Raise ``MemoryNeedError`` if ``runs_at_once`` runs of ``scenario`` cannot fit in the memory
     available now. ``COGOV_MEMORY_CHECK=off`` skips the check (swap, or a machine that frees memory)."""
-    if os.environ.get("COGOV_MEMORY_CHECK", "").lower() in ("off", "0", "no"):
+    if checks_off():
         return
     have = available_bytes()
     need = estimate_bytes(scenario) * runs_at_once

@@ -352,6 +352,35 @@ def test_a_websocket_from_another_site_is_refused_and_one_from_the_app_s_own_pag
     assert calls[-1] == "http"
 
 
+@pytest.mark.parametrize("host, allowed", [
+    ("127.0.0.1:8765", True), ("localhost:8765", True), ("[::1]:8765", True), ("LOCALHOST.:8765", True),
+    ("127.5.6.7", True), ("app.localhost:8765", True),
+    ("evil.example:8765", False),        # DNS rebinding: a site's name made to point at 127.0.0.1
+    ("127.0.0.1.evil.example", False), ("0.0.0.0:8765", False), ("", False),
+])
+def test_an_app_on_loopback_answers_only_requests_for_a_loopback_host(host, allowed, capsys):
+    assert app_command.host_allowed({"headers": [(b"host", host.encode())]}) is allowed
+    calls: list[str] = []
+    app = app_command.same_origin_websockets(_echo_app(calls), loopback_only=True)
+    origin = f"http://{host}" if host else None  # the rebound page's own origin: the Origin check alone passes it
+    sent = _asgi(app, _ws_scope(origin, host=host), [{"type": "websocket.connect"}])
+    http = {**_ws_scope(origin, host=host, path="/"), "type": "http", "method": "GET", "http_version": "1.1"}
+    status = _asgi(app, http, [{"type": "http.request", "body": b""}])[0]["status"]
+    if allowed:
+        assert sent[0]["type"] == "websocket.accept" and status == 204
+    else:
+        assert sent == [{"type": "websocket.close", "code": 1008}] and status == 403 and calls == []
+        assert "the app listens on this machine only" in capsys.readouterr().err
+
+
+def test_an_app_on_another_address_leaves_the_host_to_the_origin_check():
+    calls: list[str] = []
+    app = app_command.same_origin_websockets(_echo_app(calls), loopback_only=False)
+    sent = _asgi(app, _ws_scope("http://class.example.org:8765", host="class.example.org:8765"),
+                 [{"type": "websocket.connect"}])
+    assert sent[0]["type"] == "websocket.accept"
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # websockets.legacy, imported by the server
 def test_the_served_app_is_solaras_behind_the_origin_check():
     served = app_command.asgi_app()

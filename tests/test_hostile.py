@@ -280,6 +280,20 @@ def test_a_spec_of_too_many_runs_is_refused_unless_allowed(tmp_path, capsys):
     small = write_spec(tmp_path / "small.toml", {"info_sharing": [0.1, 0.2, 0.3]})
     assert main(["sweep", str(small), "--max-tasks", "5", "--out", str(tmp_path / "o2")]) == 2
     assert "6 runs" in capsys.readouterr().err
+    # allowed, but the list of 10^10 tasks cannot be held: refused from the counts too, not after filling memory
+    assert main(["sweep", str(spec), "--max-tasks", str(10**11), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the list of 10,000,000,000 runs alone needs about 80,000.0 GB" in err[0]
+    assert str(spec) in err[0] and not (tmp_path / "out").exists()
+
+
+def test_the_memory_check_can_be_switched_off_with_false(monkeypatch):
+    from sim import memory
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1.0)
+    with pytest.raises(memory.MemoryNeedError):
+        memory.check_task_memory(10, "here")
+    monkeypatch.setenv("COGOV_MEMORY_CHECK", "false")
+    memory.check_task_memory(10, "here")
 
 
 @pytest.mark.parametrize("sampler, extra", [("grid", {}), ("lhs", {"samples": 5}), ("sobol", {"samples": 4}),

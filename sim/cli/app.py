@@ -5,7 +5,9 @@ port can be bound; the page's front end comes through the server's proxy of a pu
 where that CDN is blocked, from the same packages on the npm registry (cached after the first
 start). The page's WebSocket (the live connection to its Python kernel) is refused when the browser
 says it comes from a page of another site (``same_origin_websockets``), so that no web page open
-elsewhere in the browser can drive the app. Exit codes 0 (stopped), 2 (bad option, port in use, the
+elsewhere in the browser can drive the app; on a loopback address, a request whose ``Host`` is not a
+loopback name is refused too, so that a site whose name is made to point at 127.0.0.1 (DNS
+rebinding) is not "the app's own site" either. Exit codes 0 (stopped), 2 (bad option, port in use, the
 server could not start).
 """
 
@@ -190,11 +192,48 @@ def origin_allowed(scope: dict) -> bool:
     return theirs is not None and theirs in ours
 
 
-def same_origin_websockets(app):
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 with or without brackets) is this machine's loopback."""
+    import ipaddress
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):  # RFC 6761: always the loopback
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(scope: dict) -> bool:
+    """Whether a request to an app that listens on a loopback address names a loopback host: its
+    ``Host`` header is localhost or a loopback address (or absent, HTTP/1.0). A page of any other name
+    that reaches 127.0.0.1 does so by DNS rebinding."""
+    for name, value in scope.get("headers") or []:
+        if name.lower() == b"host":
+            hp = _host_port(value.decode("latin-1"), scope.get("scheme", "http"))
+            return hp is not None and is_loopback(hp[0])
+    return True
+
+
+def same_origin_websockets(app, loopback_only: bool = False):
     """ASGI middleware around ``app``: a WebSocket whose ``Origin`` is another site than the app's
     (``origin_allowed``) is closed before it is accepted (the server answers 403), so that a web page
-    elsewhere cannot open the kernel's connection with the user's cookies; everything else goes to ``app``."""
+    elsewhere cannot open the kernel's connection with the user's cookies; with ``loopback_only`` (the
+    app listens on a loopback address), any request whose Host is not a loopback name (``host_allowed``)
+    is refused too (403); everything else goes to ``app``."""
     async def guarded(scope, receive, send):
+        if loopback_only and scope["type"] in ("http", "websocket") and not host_allowed(scope):
+            host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+            warn(f"refused a request for host {host!r}: the app listens on this machine only (open it as "
+                 "http://127.0.0.1:PORT or http://localhost:PORT)", COMMAND)
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            else:
+                await send({"type": "http.response.start", "status": 403,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+                await send({"type": "http.response.body",
+                            "body": b"cogov app listens on this machine only: open it as http://127.0.0.1:PORT\n"})
+            return
         if scope["type"] == "websocket" and not origin_allowed(scope):
             origin = dict(scope.get("headers") or []).get(b"origin", b"").decode("latin-1")
             warn(f"refused a WebSocket connection from the page of another site (Origin {origin})", COMMAND)
@@ -206,9 +245,10 @@ def same_origin_websockets(app):
 
 
 def asgi_app():
-    """The ASGI application ``cogov app`` serves: solara's Starlette app behind ``same_origin_websockets``."""
+    """The ASGI application ``cogov app`` serves: solara's Starlette app behind ``same_origin_websockets``
+    (loopback names only when the server listens on a loopback address, ``SERVER_NAME``)."""
     from solara.server.starlette import app
-    return same_origin_websockets(app)
+    return same_origin_websockets(app, loopback_only=is_loopback(os.environ.get("SERVER_NAME", "127.0.0.1")))
 
 
 def main(argv: list[str] | None = None) -> int:

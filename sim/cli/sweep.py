@@ -60,7 +60,7 @@ def _start_sweep(args, sampler: str | None = None):
         return fail("--max-tasks must be at least 1")
     try:
         spec, base = load_spec(args.spec, max_tasks=args.max_tasks or MAX_TASKS, sampler=sampler)
-    except SpecError as exc:
+    except (SpecError, MemoryNeedError) as exc:
         return fail(str(exc))
     out = Path(args.out) if args.out else Path("out") / "sweeps" / spec.name
     try:

@@ -140,6 +140,8 @@ def load_spec(path: str | Path, max_tasks: int = MAX_TASKS, **overrides) -> tupl
     if (n := n_tasks(spec)) > max_tasks:
         raise SpecError(f"{path}: keys 'samples', 'replicates' and 'parameters' mean {n:,} runs, more than "
                         f"the {max_tasks:,} allowed; pass --max-tasks {n} if you mean it")
+    from ..memory import check_task_memory
+    check_task_memory(n, f"{path}: keys 'samples', 'replicates' and 'parameters'")
     base = path.parent / spec.base  # a path relative to the spec, else the name of a built-in scenario
     source = base if base.is_file() else builtin_path(spec.base)
     if source is None:
