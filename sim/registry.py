@@ -50,7 +50,6 @@ UNIT_LABELS: dict[str, dict[str, str]] = {
     "per 1,000 residents per year": {"en": "per 1,000 residents per year", "zh": "每千人每年"},
     "per resident per year": {"en": "per resident per year", "zh": "每人每年"},
     "per 100,000 residents per year": {"en": "per 100,000 residents per year", "zh": "每十万人每年"},
-    "yuan per resident per year": {"en": "yuan per resident per year", "zh": "元/人/年"},
 }
 
 
@@ -241,10 +240,31 @@ def schema_field(dotted: str):
 # ------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class Mid:
+    """A minimum important difference (issue 14): the smallest change of a KPI that a policy team
+    would act on. ``value`` is in the KPI's own units, or, when ``relative``, a share of the
+    baseline's value (for totals that grow with the city); ``reason`` says where it comes from."""
+
+    value: float
+    relative: bool
+    reason: str
+
+    def of(self, baseline: float) -> float:
+        """The MID in the KPI's units, given the baseline's value (NaN if relative and it is unknown)."""
+        if not self.relative:
+            return self.value
+        return self.value * abs(baseline) if math.isfinite(baseline) else float("nan")
+
+    def text(self) -> str:
+        return f"{self.value:.0%} of the baseline" if self.relative else f"{self.value:g}"
+
+
+@dataclass(frozen=True)
 class Kind:
     """How the numbers of a kind of KPI are shown: ``scale`` (rates are shown in per cent), the
-    decimals of the report, the plain-text format of ``cogov run``, and the values a KPI of the
-    kind can take (the report cuts confidence intervals of levels to them)."""
+    decimals of the report, the plain-text format of ``cogov run``, the values a KPI of the kind
+    can take (the report cuts confidence intervals of levels to them), and the kind's minimum
+    important difference (``mid``; a KPI may declare its own)."""
 
     name: str
     scale: float
@@ -252,17 +272,29 @@ class Kind:
     fmt: str
     low: float
     high: float
+    mid: Mid
 
 
 #: rate: a fraction, shown in per cent (differences in percentage points); days; count: a total
 #: per run; index: 0-1; per_year: a yearly rate per resident or worker; yuan.
+#: The minimum important differences are judgements, each with its reason; ``cogov kpis`` lists them
+#: and docs/FINDINGS.md states them beside the verdicts that use them.
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("rate", 100.0, 1, "{:.3f}", 0.0, 1.0),
-    Kind("days", 1.0, 1, "{:.1f}", 0.0, math.inf),
-    Kind("count", 1.0, 1, "{:,.0f}", 0.0, math.inf),
-    Kind("index", 1.0, 3, "{:.3f}", 0.0, 1.0),
-    Kind("per_year", 1.0, 3, "{:.3f}", 0.0, math.inf),
-    Kind("yuan", 1.0, 0, "{:,.0f}", 0.0, math.inf),
+    Kind("rate", 100.0, 1, "{:.3f}", 0.0, 1.0,
+         Mid(0.01, False, "1 percentage point: the published rates (C3, C5, C8) are given to about a point, and a "
+                          "smaller change would not show in any official statistic")),
+    Kind("days", 1.0, 1, "{:.1f}", 0.0, math.inf,
+         Mid(1.0, False, "1 day: time limits and the hotline's deadlines are counted in whole days (C12)")),
+    Kind("count", 1.0, 1, "{:,.0f}", 0.0, math.inf,
+         Mid(0.05, True, "5% of the baseline: yearly official counts vary by about that much without any reform "
+                         "(C1: 8.4-9 M disputes a year, about ±3.5% around the mean)")),
+    Kind("index", 1.0, 3, "{:.3f}", 0.0, 1.0,
+         Mid(0.02, False, "0.02 on the 0-1 scale: the 95% sampling error of a satisfaction survey of about "
+                          "2,000 respondents (±2 points), below which a survey could not tell the change")),
+    Kind("per_year", 1.0, 3, "{:.3f}", 0.0, math.inf,
+         Mid(0.01, False, "0.01 a year: one point of turnover, the precision of the published ~20% (C9)")),
+    Kind("yuan", 1.0, 0, "{:,.0f}", 0.0, math.inf,
+         Mid(0.05, True, "5% of the baseline: below a typical year's change of a district's budget line")),
 )}
 
 
@@ -284,6 +316,7 @@ class Kpi:
             cases (each stands for ``population_scale`` real ones); person-days and yuan are
             at real scale.
         daily: a column of the daily time series, not a key of ``summary()``.
+        own_mid: the KPI's own minimum important difference, where its kind's does not fit.
     """
 
     name: str
@@ -295,9 +328,15 @@ class Kpi:
     kind: str
     scales_with_population: bool
     daily: bool = False
+    own_mid: Mid | None = None
 
     def label(self, lang: str) -> str:
         return self.zh if check_lang(lang) == "zh" else self.en
+
+    @property
+    def mid(self) -> Mid:
+        """The minimum important difference of this KPI (its own, else its kind's)."""
+        return self.own_mid or KINDS[self.kind].mid
 
     @property
     def range(self) -> tuple[float, float]:
@@ -499,6 +538,9 @@ def records(registry: dict) -> list[dict]:
     out = []
     for entry in registry.values():
         d = asdict(entry)
+        if isinstance(entry, Kpi):  # the MID in force, whether the KPI's own or its kind's
+            d.pop("own_mid")
+            d["mid"] = asdict(entry.mid)
         for key, value in d.items():
             if isinstance(value, tuple):
                 d[key] = list(value)

@@ -39,6 +39,9 @@ STREAM_NAMES = (
     "callbacks",      # hotline callbacks: superficial closures seen through, satisfied answers (MODEL §12.6)
     "platform",       # each unit's fixed propensity to join the shared platform (MODEL §12.2)
     "mesa",           # Mesa's own model.random (shuffle order of organisations)
+    # the experiments' own draws, from their root seed (not the model's)
+    "calibration",    # the calibration's proposals, one generator per generation (sim.experiments.calibration)
+    "ensemble",       # which calibrated parameter sets are the members of a study (sim.experiments.ensemble)
 )
 
 

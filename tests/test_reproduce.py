@@ -26,26 +26,33 @@ SUMMARY_KEYS = set(json.loads((Path(__file__).parent / "data" / "regression.json
 # verdicts
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("lo, hi, better, claimed, expected", [
-    (-1.0, 1.0, 1, 1, "not supported"),       # straddles zero
-    (-1.0, 1.0, -1, -1, "not supported"),
-    (0.0, 2.0, 1, 1, "not supported"),        # touches zero
-    (0.5, 2.0, 1, 1, "supported"),            # higher is better, claimed better, CI above zero
-    (-2.0, -0.5, 1, 1, "reversed"),
-    (-2.0, -0.5, -1, 1, "supported"),         # lower is better: a negative effect is the claimed one
-    (0.5, 2.0, -1, 1, "reversed"),
-    (-2.0, -0.5, 1, -1, "supported"),         # the claim says worse on a higher-is-better KPI
-    (0.5, 2.0, 1, -1, "reversed"),
-    (0.5, 2.0, -1, -1, "supported"),          # worse on a lower-is-better KPI: up
-    (3.0, 3.0, 1, 1, "supported"),            # a degenerate interval away from zero
-    (0.0, 0.0, 1, 1, "not supported"),
-    (float("nan"), 1.0, 1, 1, "not supported"),
-    (float("nan"), float("nan"), -1, 1, "not supported"),
-    (None, None, 1, 1, "not supported"),
-    (-math.inf, -1.0, 1, 1, "not supported"),
+@pytest.mark.parametrize("lo, hi, better, claimed, mid, expected", [
+    (-1.0, 1.0, 1, 1, 0.0, "inconclusive"),     # straddles zero, beyond a zero MID on both sides
+    (-1.0, 1.0, -1, -1, 0.0, "inconclusive"),
+    (0.0, 2.0, 1, 1, 0.0, "inconclusive"),      # touches zero
+    (0.5, 2.0, 1, 1, 0.0, "supported"),         # higher is better, claimed better, CI above zero
+    (-2.0, -0.5, 1, 1, 0.0, "reversed"),
+    (-2.0, -0.5, -1, 1, 0.0, "supported"),      # lower is better: a negative effect is the claimed one
+    (0.5, 2.0, -1, 1, 0.0, "reversed"),
+    (-2.0, -0.5, 1, -1, 0.0, "supported"),      # the claim says worse on a higher-is-better KPI
+    (0.5, 2.0, 1, -1, 0.0, "reversed"),
+    (0.5, 2.0, -1, -1, 0.0, "supported"),       # worse on a lower-is-better KPI: up
+    (3.0, 3.0, 1, 1, 0.0, "supported"),         # a degenerate interval away from zero
+    (0.0, 0.0, 1, 1, 0.0, "not supported"),     # exactly no effect
+    (0.5, 2.0, 1, 1, 0.4, "supported"),         # beyond the MID
+    (0.3, 2.0, 1, 1, 0.4, "inconclusive"),      # crosses the MID's edge
+    (-0.3, 0.3, 1, 1, 0.4, "not supported"),    # within the MID: too small to matter
+    (-0.4, 0.4, 1, 1, 0.4, "not supported"),    # the MID's edges belong to it
+    (-2.0, -0.5, 1, 1, 0.4, "reversed"),
+    (-2.0, -0.3, 1, 1, 0.4, "inconclusive"),
+    (float("nan"), 1.0, 1, 1, 0.0, "inconclusive"),
+    (float("nan"), float("nan"), -1, 1, 0.0, "inconclusive"),
+    (None, None, 1, 1, 0.0, "inconclusive"),
+    (-math.inf, -1.0, 1, 1, 0.0, "inconclusive"),
+    (0.5, 2.0, 1, 1, float("nan"), "inconclusive"),  # a relative MID of an unknown baseline
 ])
-def test_verdict(lo, hi, better, claimed, expected):
-    assert R.verdict(lo, hi, better, claimed) == expected
+def test_verdict(lo, hi, better, claimed, mid, expected):
+    assert R.verdict(lo, hi, better, claimed, mid) == expected
 
 
 def test_flipping_the_better_direction_or_the_claim_swaps_supported_and_reversed():
@@ -107,16 +114,19 @@ def test_two_by_two_interaction_recovers_a_built_in_synergy():
     alone = t.loc[(2, "devolution alone − baseline", "resolved_per_detected")]
     assert alone["effect"] == pytest.approx(-1.0) and alone["verdict"] == "supported"   # claimed worse
     days = t.loc[(2, "devolution alone − baseline", "median_days_to_resolve")]
-    assert days["verdict"] == "reversed"   # -1 day is better, the claim said worse
+    # -1 day is better, the claim said worse; but one day is the MID of days: too small to matter
+    assert days["effect"] == pytest.approx(-1.0) and days["verdict"] == "not supported"
 
 
 def test_paired_ci_matches_a_hand_computed_paired_t_and_relative_effect_divides_by_the_baseline_mean():
     noise = np.array([0.3, -0.1, 0.8, 0.0, 0.4])
     df = constructed({"info_sharing": -2.0}, extra={"info_sharing": noise})
     d = -2.0 + noise
-    half = stats.t.ppf(0.975, 4) * d.std(ddof=1) / np.sqrt(5)
     t = R.findings_table(df)
+    # Holm over claim 1's two tests: the one with the smaller p-value gets 1 - 0.05/2, the other 1 - 0.05/1
+    assert sorted(t[t["claim_id"] == 1]["ci_level"]) == pytest.approx([0.95, 0.975])
     row = t[(t["claim_id"] == 1) & (t["kpi"] == "bounces")].iloc[0]
+    half = stats.t.ppf(0.5 + row["ci_level"] / 2, 4) * d.std(ddof=1) / np.sqrt(5)
     assert row["effect"] == pytest.approx(d.mean())
     assert row["ci_low"] == pytest.approx(d.mean() - half) and row["ci_high"] == pytest.approx(d.mean() + half)
     base = df[df["arm"] == "baseline"]["bounces"].mean()
@@ -136,9 +146,9 @@ def test_replicates_with_a_missing_arm_or_an_undefined_kpi_are_left_out():
     assert t[(t["claim_id"] == 1) & (t["kpi"] == "bounces")]["n"].iloc[0] == 3
 
 
-def test_one_replicate_gives_no_interval_and_no_support():
+def test_one_replicate_gives_no_interval_and_no_verdict():
     t = R.findings_table(constructed({"info_sharing": -5.0}, reps=1))
-    assert t["ci_low"].isna().all() and (t["verdict"] == "not supported").all()
+    assert t["ci_low"].isna().all() and (t["verdict"] == "inconclusive").all()
     assert (t["n"] == 1).all()
 
 
@@ -147,6 +157,37 @@ def test_a_zero_baseline_mean_gives_an_undefined_relative_effect():
     df["erupted"] = 0.0
     t = R.findings_table(df)
     assert t[t["kpi"] == "erupted"]["relative_effect"].isna().all()
+
+
+def test_holm_levels_step_down_from_the_smallest_p_value():
+    assert R.holm_levels([0.04, 0.001, 0.2]) == pytest.approx([1 - 0.05 / 2, 1 - 0.05 / 3, 0.95])
+    assert R.holm_levels([float("nan"), 0.01]) == pytest.approx([0.95, 0.975])  # undefined counts as 1
+    assert R.holm_levels([0.3]) == pytest.approx([0.95])
+
+
+def test_ensemble_verdict_needs_a_large_majority_and_says_when_members_cannot_tell():
+    assert R.ensemble_verdict(["supported"] * 8 + ["inconclusive"] * 2)[0] == "supported"
+    assert R.ensemble_verdict(["supported"] * 7 + ["reversed"] * 3)[0] == "depends on parameters"
+    assert R.ensemble_verdict(["not supported"] * 9 + ["supported"])[0] == "not supported"
+    assert R.ensemble_verdict(["reversed"] * 10)[0] == "reversed"
+    verdict, shares = R.ensemble_verdict(["inconclusive"] * 6 + ["supported"] * 4)
+    assert verdict == "inconclusive" and shares["supported"] == pytest.approx(0.4)
+
+
+def test_an_ensemble_whose_members_disagree_depends_on_the_parameter_that_sets_the_effect():
+    """Members where the reform helps or harms by a parameter's value: the test depends on that parameter,
+    named with its rank correlation; a parameter unrelated to the effect is not named."""
+    frames, values = [], []
+    for m, theta in enumerate(np.linspace(-1, 1, 10)):
+        df = constructed({"info_sharing": -3.0 * theta}, seed=m)  # bounces down (better) when theta > 0
+        frames.append(df.assign(member=m))
+        values.append({"handling.skill_street": theta, "detection.p_report": [0.05, 0.02][m % 2]})
+    t = R.findings_table(pd.concat(frames), members=pd.DataFrame(values))
+    row = t[(t["claim_id"] == 1) & (t["kpi"] == "bounces")].iloc[0]
+    assert row["members"] == 10 and row["verdict"] == "depends on parameters"
+    assert 0.3 <= row["support_share"] <= 0.5 and 0.3 <= row["reversed_share"] <= 0.5
+    assert row["decided_by"].startswith("handling.skill_street (-") and "p_report" not in row["decided_by"]
+    assert row["member_q10"] < 0 < row["member_q90"]
 
 
 def test_contrast_text():

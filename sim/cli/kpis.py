@@ -5,7 +5,8 @@ from __future__ import annotations
 from .common import aligned, print_json
 from .levers import add_registry_parser
 
-WHAT = "KPIs: label, unit, direction of better, format, kind, scaling"
+WHAT = ("KPIs: label, unit, direction of better, format, kind, scaling, minimum important difference (MID; "
+        "--json gives each MID's reason)")
 
 
 def add_parser(sub) -> None:
@@ -22,10 +23,11 @@ def cmd_kpis(args) -> int:
     L = args.lang
     better = {1: "↑ " + t("table.higher", L), -1: "↓ " + t("table.lower", L), 0: t("table.neither", L)}
     yes_no = {True: t("registry.yes", L), False: t("registry.no", L)}
-    head = ["kpi", "label", "unit", "better", "kind", "format", "scales", "source"]
+    head = ["kpi", "label", "unit", "better", "kind", "format", "scales", "source", "mid"]
     rows = [[t(f"registry.{h}", L) for h in head]]
     for k in KPIS.values():
         rows.append([k.name, k.label(L), unit_label(k.unit, L), better[k.better], k.kind, k.fmt,
-                     yes_no[k.scales_with_population], t("registry.daily" if k.daily else "registry.summary", L)])
+                     yes_no[k.scales_with_population], t("registry.daily" if k.daily else "registry.summary", L),
+                     k.mid.text() if k.better else ""])
     print(aligned(rows))
     return 0

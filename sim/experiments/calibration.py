@@ -1,26 +1,44 @@
-"""Calibration (``cogov calibrate``): fit the baseline's uncertain parameters to published targets (MODEL §9).
+"""Calibration (``cogov calibrate``): an ensemble of parameter sets that reproduce the published
+targets (MODEL §9, CALIBRATION.md v2), by approximate Bayesian computation.
 
 The uncertain parameters are those declared with a ``fit`` range in the scenario schema
-(``sim/params.py``); the targets are read from a TOML file (default: the built-in
-``scenarios/calibration/targets.toml``, from CALIBRATION.md). The method, documented in
-docs/CALIBRATION.md, is sequential rejection sampling in the spirit of approximate Bayesian
-computation (ABC):
+(``sim/params.py``); their prior is uniform over those ranges. The targets are read from a TOML
+file (default: the built-in ``scenarios/calibration/targets.toml``). The method is the adaptive
+population Monte Carlo ABC of Lenormand, Jabot & Deffuant (2013, *Computational Statistics* 28:
+2777-2796; the ``APMC`` of the R package EasyABC), an ABC-SMC designed for costly individual-based
+models, with generations of a fixed size so that every proposal is drawn before any run:
 
-1. round 1 draws ``budget / rounds`` points by Latin hypercube over the fit ranges;
-2. every point runs ``reps`` replicates on common random numbers (the same seeds at every
-   point), and its distance is the sum over targets of ((replicate mean - value) / half-band)²,
-   the half-band being the distance from the value to the band's edge on the model's side;
-3. the best quarter of all points so far is accepted; the next round samples the box around
-   the accepted points (widened by a tenth of its width on each side, inside the fit ranges);
-4. the best point is re-run with ``final-reps`` replicates and reported against every target.
+1. generation 1 draws ``population`` points from the prior (Latin hypercube); each point runs
+   ``reps`` replicates on common random numbers, and its distance is the sum over *fitted* targets
+   of ((replicate mean - value) / half-band)², the half-band being the distance from the value to
+   the band's edge on the model's side (a target is in band exactly when its term is at most 1);
+   the ``alpha`` share of points nearest the targets is kept, the tolerance being the largest kept
+   distance;
+2. each later generation draws the ``population - kept`` new points from the kept ones (by weight)
+   moved by a normal kernel with twice their weighted covariance (Beaumont et al. 2009), redrawn
+   until inside the prior; a new point's weight is prior / Σ_j w_j K(point | kept_j);
+3. the kept and the new points are pooled and the ``alpha`` share nearest is kept again;
+4. it stops when the share of new points within the previous tolerance falls to ``p_acc_min``
+   (the algorithm's own convergence rule) or after ``generations``.
 
-Targets are fitted (``role = "fit"``) or held back (``role = "check"``, CALIBRATION.md v2: pattern-oriented
-modelling): the distance counts only the fitted ones, and the report gives both tables, so a held-back
-pattern the fit reproduces is evidence, not a tuned result.
+Each root seed runs its own chain with its own common random numbers, so the ensemble (the kept
+points of every chain, weights divided by the number of chains) carries simulation noise as well as
+parameter uncertainty, and chains that disagree show it. The best point (the smallest distance of
+all) is re-run with ``final_reps`` replicates for the targets table, next to the ensemble's
+share of members in band per target.
 
-Each round is a resumable store (``DIR/round1`` ...) written by the sweep engine, so an
-interrupted calibration resumes where it stopped and the same command gives the same result.
-The command is ``sim.cli.calibrate``; the figure and the printed table are ``sim.report.calibration``.
+Targets are fitted (``role = "fit"``) or held back (``role = "check"``, pattern-oriented modelling,
+Grimm et al. 2005): the distance counts only the fitted ones, so a held-back pattern the ensemble
+reproduces is evidence, not a tuned result.
+
+Why not pyabc: its parallel samplers accept whichever simulations finish first, and it draws from
+numpy's global state, so results depend on the executor and the machine's timing (its docs: only
+``SingleCoreSampler`` is deterministic; ICB-DCM/pyABC#400); here proposals come from the named
+stream ``calibration`` before any run, and the runs go through the sweep engine's verified,
+resumable store (``DIR/seed1/gen1``, ...), so the same command gives the same ensemble on any
+executor, and an interrupted calibration resumes where it stopped.
+
+The command is ``sim.cli.calibrate``; the figures and the printed tables are ``sim.report.calibration``.
 """
 
 from __future__ import annotations
@@ -35,13 +53,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..params import Scenario, ScenarioError, format_error, read_toml, scenarios_dir
-from ..streams import replicate_seeds
+from ..streams import Streams, replicate_seeds
 from .spec import apply_parameters, path_of, run_key
 from .store import SweepStore
 from .sweep import fingerprint, run_tasks
 
-ACCEPT_SHARE = 0.25   # share of points accepted after each round
-WIDEN = 0.1           # the next round's box is widened by this share of its width on each side
+#: Defaults of the method (Lenormand et al. 2013 recommend alpha 0.5 and p_acc_min 0.01-0.05).
+POPULATION = 60      # points per generation
+ALPHA = 0.5          # share of the pooled points kept after each generation
+P_ACC_MIN = 0.05     # stop when this share or fewer of a generation's new points beat the last tolerance
+GENERATIONS = 6      # at most this many generations per chain
+ROOT_SEEDS = (1, 2)  # one chain per root seed
 
 
 class CalibrationError(ScenarioError):
@@ -166,49 +188,220 @@ def target_table(summaries: pd.DataFrame, targets: Targets) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def calibrate(scenario: Scenario, targets: Targets, names: list[str], out: Path, budget: int = 120, rounds: int = 3,
-              reps: int = 2, final_reps: int = 5, seed: int = 1, executor: str = "processes",
-              workers: int | None = None, progress: bool = True) -> dict:
-    """Fit ``names`` (``section.field``) of ``scenario`` to ``targets``; returns the result tables."""
-    ranges = fit_ranges()
-    lo0 = np.array([ranges[n][0] for n in names])
-    hi0 = np.array([ranges[n][1] for n in names])
-    lo, hi = lo0.copy(), hi0.copy()
-    seeds = replicate_seeds(seed, reps)
+def kept_count(population: int, alpha: float) -> int:
+    """Points kept per generation: the ``alpha`` share of ``population``, at least 2 and fewer than all."""
+    return min(population - 1, max(2, math.ceil(alpha * population)))
+
+
+def _generation_rng(seed: int, generation: int) -> np.random.Generator:
+    return Streams(seed).day("calibration", generation)
+
+
+def _kernel(points: np.ndarray, weights: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Twice the weighted covariance of ``points`` (Beaumont et al. 2009), its diagonal at least a
+    millionth of each range², so the kernel never collapses onto one value."""
+    cov = 2.0 * np.atleast_2d(np.cov(points, rowvar=False, aweights=weights))
+    floor = 1e-6 * (hi - lo) ** 2
+    return cov + np.diag(np.maximum(floor - np.diag(cov), 0.0))
+
+
+def _propose(rng: np.random.Generator, kept: np.ndarray, weights: np.ndarray, cov: np.ndarray, n: int,
+             lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``n`` points: a kept point drawn by weight, moved by the normal kernel, redrawn until it lies
+    inside the prior's box (rounded to four significant digits, like every value run)."""
+    chol = np.linalg.cholesky(cov + 1e-12 * np.eye(len(lo)))
+    out: list[np.ndarray] = []
+    for _ in range(1000):
+        parents = rng.choice(len(kept), size=4 * n, p=weights / weights.sum())
+        moved = _round4_rows(kept[parents] + rng.standard_normal((4 * n, len(lo))) @ chol.T)
+        out.extend(moved[np.all((moved >= lo) & (moved <= hi), axis=1)])
+        if len(out) >= n:
+            return np.array(out[:n])
+    raise RuntimeError("calibration: the kernel keeps proposing points outside the search ranges")
+
+
+def _new_weights(new: np.ndarray, kept: np.ndarray, weights: np.ndarray, cov: np.ndarray,
+                 lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """prior / Σ_j w_j K(new | kept_j), the prior being uniform over the box [lo, hi] (a density, so
+    that these weights and generation 1's, which are 1, are on one scale, as the pool mixes them)."""
+    from scipy.stats import multivariate_normal
+
+    w = weights / weights.sum()
+    density = np.zeros(len(new))
+    for j in range(len(kept)):
+        density += w[j] * multivariate_normal(mean=kept[j], cov=cov, allow_singular=True).pdf(new)
+    return (1.0 / float(np.prod(hi - lo))) / np.maximum(density, 1e-300)
+
+
+def _round4_rows(x: np.ndarray) -> np.ndarray:
+    return np.array([_round4(row) for row in np.atleast_2d(x)])
+
+
+def _evaluate(scenario: Scenario, targets: Targets, names: list[str], points: np.ndarray, seeds: list[int],
+              out: Path, spec: dict, label: str, executor: str, workers: int | None, progress: bool) -> pd.DataFrame:
+    """Run every point × replicate; one row per point: its values, replicate means of the targets' KPIs,
+    and its distance."""
     kpis = sorted({t.kpi for t in targets.target})
+    summaries = _run_stage(label, _point_tasks(scenario, names, points, seeds), out, spec, executor, workers, progress)
+    means = summaries.groupby("point")[kpis].mean()
+    rows = []
+    for i, row in enumerate(points):
+        m = means.loc[i].to_dict() if i in means.index else {}
+        rows.append({**dict(zip(names, (float(v) for v in row), strict=True)), **m,
+                     "distance": targets.distance(m) if m else float("inf")})
+    return pd.DataFrame(rows)
+
+
+def run_chain(scenario: Scenario, targets: Targets, names: list[str], out: Path, seed: int,
+              population: int = POPULATION, alpha: float = ALPHA, p_acc_min: float = P_ACC_MIN,
+              generations: int = GENERATIONS, reps: int = 2, executor: str = "processes",
+              workers: int | None = None, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One APMC chain (root ``seed``) into ``out``. Returns (every point run, with its generation and
+    whether it was kept at the end; the kept points with their weights)."""
+    ranges = fit_ranges()
+    lo = np.array([ranges[n][0] for n in names])
+    hi = np.array([ranges[n][1] for n in names])
+    seeds = replicate_seeds(seed, reps)
+    keep = kept_count(population, alpha)
     from scipy.stats import qmc
 
-    history = []
-    sizes = [budget // rounds + (1 if r < budget % rounds else 0) for r in range(rounds)]
-    for r, n in enumerate(sizes):
-        unit = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng([seed, r])).random(n)
-        points = np.array([_round4(lo + u * (hi - lo)) for u in unit])
-        spec = {"kind": "calibrate", "round": r + 1, "seed": seed, "parameters": names, "reps": reps}
-        summaries = _run_stage(f"round {r + 1}/{rounds}", _point_tasks(scenario, names, points, seeds),
-                               out / f"round{r + 1}", spec, executor, workers, progress)
-        means = summaries.groupby("point")[kpis].mean()
-        for i, row in enumerate(points):
-            m = means.loc[i].to_dict() if i in means.index else {}
-            history.append({"round": r + 1, "point": i, **dict(zip(names, row, strict=False)), **m,
-                            "distance": targets.distance(m) if m else float("inf")})
-        hist = pd.DataFrame(history)
-        accepted = hist.nsmallest(max(2, math.ceil(ACCEPT_SHARE * len(hist))), "distance")
-        a_lo, a_hi = accepted[names].min().to_numpy(), accepted[names].max().to_numpy()
-        pad = WIDEN * np.maximum(a_hi - a_lo, 1e-3 * (hi0 - lo0))
-        lo, hi = np.maximum(lo0, a_lo - pad), np.minimum(hi0, a_hi + pad)
+    unit = qmc.LatinHypercube(d=len(names), seed=_generation_rng(seed, 1)).random(population)
+    points = _round4_rows(lo + unit * (hi - lo))
+    history, pool, tolerance = [], None, math.inf
+    for g in range(1, generations + 1):
+        if g > 1:
+            kept = pool[names].to_numpy(float)
+            weights = pool["weight"].to_numpy(float)
+            cov = _kernel(kept, weights, lo, hi)
+            points = _propose(_generation_rng(seed, g), kept, weights, cov, population - keep, lo, hi)
+        spec = {"kind": "calibrate", "method": "apmc", "seed": seed, "generation": g, "parameters": names,
+                "reps": reps, "population": population, "alpha": alpha}
+        new = _evaluate(scenario, targets, names, points, seeds, out / f"seed{seed}" / f"gen{g}", spec,
+                        f"seed {seed} generation {g}", executor, workers, progress)
+        new.insert(0, "generation", g)
+        new.insert(0, "root_seed", seed)
+        new["weight"] = 1.0 if g == 1 else _new_weights(points, kept, weights, cov, lo, hi)
+        accepted_share = float((new["distance"] < tolerance).mean()) if g > 1 else 1.0
+        new["point"] = range(len(new))
+        history.append(new)
+        both = new if pool is None else pd.concat([pool, new], ignore_index=True)
+        pool = both.sort_values(["distance", "generation", "point"], kind="stable").head(keep).reset_index(drop=True)
+        tolerance = float(pool["distance"].max())
+        if g > 1 and accepted_share <= p_acc_min:
+            break
+    hist = pd.concat(history, ignore_index=True)
+    hist["kept"] = False
+    kept_ids = set(zip(pool["generation"], pool["point"], strict=True))
+    hist.loc[[(g, p) in kept_ids for g, p in zip(hist["generation"], hist["point"], strict=True)], "kept"] = True
+    pool["weight"] = pool["weight"] / pool["weight"].sum()
+    pool["tolerance"] = tolerance
+    return hist, pool
 
-    best = hist.loc[hist["distance"].idxmin()]  # hist and accepted: all rounds, as left by the last one
+
+def calibrate(scenario: Scenario, targets: Targets, names: list[str], out: Path, seeds=ROOT_SEEDS,
+              population: int = POPULATION, alpha: float = ALPHA, p_acc_min: float = P_ACC_MIN,
+              generations: int = GENERATIONS, reps: int = 2, final_reps: int = 5, executor: str = "processes",
+              workers: int | None = None, progress: bool = True) -> dict:
+    """Fit ``names`` (``section.field``) of ``scenario`` to ``targets``: one chain per root seed in
+    ``seeds``; returns the ensemble, the history and the result tables."""
+    histories, ensembles = [], []
+    for seed in seeds:
+        hist, pool = run_chain(scenario, targets, names, out, seed, population, alpha, p_acc_min, generations,
+                               reps, executor, workers, progress)
+        histories.append(hist)
+        pool["weight"] = pool["weight"] / len(seeds)
+        ensembles.append(pool)
+    hist = pd.concat(histories, ignore_index=True)
+    ensemble = pd.concat(ensembles, ignore_index=True)
+    ensemble.insert(0, "member", range(len(ensemble)))
+    best = ensemble.loc[ensemble["distance"].idxmin()]
     values = {n: float(best[n]) for n in names}
-    spec = {"kind": "calibrate-final", "seed": seed, "values": values, "reps": final_reps}
+    spec = {"kind": "calibrate-final", "seed": int(seeds[0]), "values": values, "reps": final_reps}
     final = _run_stage("best point", _point_tasks(scenario, names, np.array([[values[n] for n in names]]),
-                                                  replicate_seeds(seed, final_reps)),
+                                                  replicate_seeds(int(seeds[0]), final_reps)),
                        out / "final", spec, executor, workers, progress)
-    params = pd.DataFrame([{"parameter": n, "fitted": values[n], "search_low": ranges[n][0],
-                            "search_high": ranges[n][1], "accepted_low": float(accepted[n].min()),
-                            "accepted_high": float(accepted[n].max()),
-                            "default": _schema_default(n)} for n in names])
-    return {"values": values, "parameters": params, "targets": target_table(final, targets), "history": hist,
-            "final": final}
+    table = target_table(final, targets).merge(ensemble_targets(ensemble, targets), on="id")
+    return {"values": values, "ensemble": ensemble, "history": hist, "final": final, "targets": table,
+            "parameters": identifiability(ensemble, hist, names, targets, values)}
+
+
+def effective_size(weights) -> float:
+    """Kish's effective sample size of weighted members, (Σw)² / Σw²: how many equally weighted sets
+    they are worth (importance weights of ABC-SMC degenerate when it is far below their number)."""
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / (w ** 2).sum()) if len(w) else 0.0
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    order = np.argsort(values, kind="stable")
+    v, w = values[order], weights[order]
+    cum = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return float(np.interp(q, cum, v))
+
+
+def ensemble_targets(ensemble: pd.DataFrame, targets: Targets) -> pd.DataFrame:
+    """Per target, across the ensemble's members (their replicate means, by weight): mean, 5th and 95th
+    percentiles, and the share of members in band."""
+    w = ensemble["weight"].to_numpy(float)
+    rows = []
+    for t in targets.target:
+        v = ensemble[t.kpi].to_numpy(float) if t.kpi in ensemble else np.full(len(ensemble), np.nan)
+        ok = np.isfinite(v)
+        inside = ok & (v >= t.low) & (v <= t.high)
+        rows.append({"id": t.id, "ensemble_mean": float(np.average(v[ok], weights=w[ok])) if ok.any() else np.nan,
+                     "ensemble_q05": _weighted_quantile(v[ok], w[ok], 0.05) if ok.any() else np.nan,
+                     "ensemble_q95": _weighted_quantile(v[ok], w[ok], 0.95) if ok.any() else np.nan,
+                     "share_in_band": float(w[inside].sum() / w.sum())})
+    return pd.DataFrame(rows)
+
+
+#: A parameter is "pinned" when its ensemble's 90% interval is at most this share of the prior's
+#: (a uniform prior's 90% interval is 0.9 of its range), "partly pinned" up to the second.
+PINNED, PARTLY = 0.5, 0.8
+#: A target "informs" a parameter when their rank correlation over the first generation (a sample
+#: of the prior) is at least this in size, and beyond chance at the 1% level (|z| > 2.58 for
+#: Spearman's rho over n points, whose standard error is about 1 / sqrt(n - 1)).
+INFORMS = 0.3
+INFORMS_Z = 2.58
+
+
+def identifiability(ensemble: pd.DataFrame, history: pd.DataFrame, names: list[str], targets: Targets,
+                    best: dict) -> pd.DataFrame:
+    """What the targets pin down: per parameter, the prior range, the best value, the ensemble's
+    weighted median and 90% interval, that interval as a share of the prior's, a verdict (pinned,
+    partly pinned, not pinned), the fitted targets that inform it (rank correlation over the prior
+    sample), its strongest correlation with another parameter in the ensemble (a trade-off the
+    targets cannot separate), and each chain's median (chains that disagree are not converged)."""
+    ranges = fit_ranges()
+    w = ensemble["weight"].to_numpy(float)
+    prior = history[history["generation"] == 1]
+    least = max(INFORMS, INFORMS_Z / math.sqrt(max(len(prior) - 1, 1)))
+    corr = ensemble[names].corr(method="spearman") if len(names) > 1 else None
+    rows = []
+    for n in names:
+        lo, hi = ranges[n]
+        v = ensemble[n].to_numpy(float)
+        q05, q50, q95 = (_weighted_quantile(v, w, q) for q in (0.05, 0.5, 0.95))
+        share = (q95 - q05) / (0.9 * (hi - lo))
+        informs = []
+        for t in targets.target:
+            if t.role == "fit" and t.kpi in prior and prior[t.kpi].nunique() > 1 and prior[n].nunique() > 1:
+                rho = float(prior[n].corr(prior[t.kpi], method="spearman"))
+                if abs(rho) >= least:
+                    informs.append((abs(rho), f"{t.id} ({rho:+.2f})"))
+        partner = ""
+        if corr is not None:
+            others = corr[n].drop(n).dropna()
+            if len(others):
+                other = others.abs().idxmax()
+                partner = f"{other} ({others[other]:+.2f})"
+        chains = "; ".join(f"seed {s}: {np.median(g[n]):.4g}" for s, g in ensemble.groupby("root_seed"))
+        rows.append({"parameter": n, "prior_low": lo, "prior_high": hi, "best": best[n], "median": q50,
+                     "q05": q05, "q95": q95, "interval_share": share,
+                     "verdict": "pinned" if share <= PINNED else "partly pinned" if share <= PARTLY else "not pinned",
+                     "informed_by": ", ".join(t for _, t in sorted(informs, reverse=True)) or "none",
+                     "most_correlated": partner, "chain_medians": chains, "default": _schema_default(n)})
+    return pd.DataFrame(rows)
 
 
 def _schema_default(name: str) -> float:

@@ -6,12 +6,16 @@ Every experiment is made of *arms*: the built-in ``baseline`` scenario with a fe
 e.g. +1 reform −1 baseline, or the interaction of a factorial design). Every unique arm runs once
 per replicate, and replicate r has the same seed in every arm (common random numbers), so the
 baseline is shared by all claims and each row's effect is a per-replicate *paired* contrast with a
-paired-t 95% confidence interval.
+paired-t confidence interval at Holm's step-down level among the tests of its claim.
 
-A row's verdict (``verdict``) compares that interval with the direction the claim predicts:
-"supported" when the interval lies entirely on the claimed side, "reversed" when it lies entirely
-on the other side, "not supported" otherwise (it contains zero, or is undefined). Nothing here is
-tuned to a verdict: the arms are the scenarios' lever values, the KPIs are the model's summary.
+The study runs on the calibrated ensemble (issue 14): each of ``members`` parameter sets drawn from
+it (``sim.experiments.ensemble``) runs every arm. In one member a row's verdict (``verdict``)
+compares its interval with the KPI's minimum important difference (``registry.Kpi.mid``) on the
+side the claim predicts: supported, reversed, not supported (within the MID) or inconclusive.
+Across the members (``ensemble_verdict``) a verdict needs a large majority (``MAJORITY``);
+otherwise the test depends on the parameters (named by ``deciding_parameters``) or, when most
+members cannot tell, is inconclusive. Nothing here is tuned to a verdict: the arms are the
+scenarios' lever values, the KPIs are the model's summary.
 
 Runs go through the sweep engine into a resumable store (``OUT/runs``); everything after the runs
 works on the stored tables (``analyse``), so the findings can be recomputed without re-running.
@@ -27,6 +31,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..io import atomic_write_bytes
@@ -221,10 +226,24 @@ CLAIMS: tuple[Claim, ...] = (
            Row("all five − baseline (context)", "escalations", _vs_base("five_modes"), context=True))),
 )
 
-VERDICTS = ("supported", "not supported", "reversed")
-DEFAULT_REPS = 10
+#: A test's verdicts: in one parameter set (a member), from its confidence interval and the KPI's
+#: minimum important difference (MID); across the ensemble, from the members' verdicts.
+MEMBER_VERDICTS = ("supported", "reversed", "not supported", "inconclusive")
+VERDICTS = ("supported", "reversed", "not supported", "depends on parameters", "inconclusive")
+#: Across the ensemble, a verdict needs this share of members ("a large majority"); when fewer
+#: than half of the members reach any verdict of their own, the test is inconclusive (more
+#: replicates are needed), otherwise the members disagree and it depends on the parameters.
+MAJORITY = 0.8
+DECIDED = 0.5
+#: A parameter "decides" a test that depends on parameters when the rank correlation of its value
+#: with the members' effects is at least this in size.
+DECIDES = 0.5
+DEFAULT_REPS = 5
+DEFAULT_MEMBERS = 20
 DEFAULT_PRESET = "city"
-REFERENCE = dict(preset=DEFAULT_PRESET, reps=DEFAULT_REPS, days=365)  # the settings of the reference findings
+REFERENCE_MEMBERS = DEFAULT_MEMBERS
+#: the settings of the reference findings (docs/FINDINGS.md)
+REFERENCE = dict(preset=DEFAULT_PRESET, reps=DEFAULT_REPS, days=365, members=DEFAULT_MEMBERS)
 
 
 def arm_names(claims=CLAIMS) -> list[str]:
@@ -242,34 +261,78 @@ def arm_names(claims=CLAIMS) -> list[str]:
 # ------------------------------------------------------------------------------------------------
 
 
-def verdict(ci_low: float, ci_high: float, better: int, claimed: int) -> str:
-    """The verdict of one test from its confidence interval.
+def verdict(ci_low: float, ci_high: float, better: int, claimed: int, mid: float = 0.0) -> str:
+    """The verdict of one test in one parameter set, from its confidence interval.
 
     Args:
         ci_low, ci_high: the effect's confidence interval, in the KPI's units.
         better: +1 if a higher KPI is better, -1 if lower is better.
         claimed: +1 if the claim says the effect is better, -1 if it says worse.
+        mid: the KPI's minimum important difference, in its units (``registry.Mid.of``).
 
     Returns:
-        "supported" if the interval lies entirely on the claimed side of zero, "reversed" if it
-        lies entirely on the other side, "not supported" otherwise (it touches or contains zero,
-        or is undefined).
+        "supported" if the interval lies entirely beyond the MID on the claimed side, "reversed" if
+        entirely beyond it on the other side, "not supported" if it lies within ±MID (an effect too
+        small to matter, established), "inconclusive" otherwise (it crosses an edge of the MID, or
+        is undefined).
     """
     if better not in (1, -1) or claimed not in (1, -1):
         raise ValueError(f"better and claimed must be +1 or -1 (got {better}, {claimed})")
     try:
-        lo, hi = float(ci_low), float(ci_high)
+        lo, hi, m = float(ci_low), float(ci_high), abs(float(mid))
     except (TypeError, ValueError):
-        return "not supported"
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return "not supported"
+        return "inconclusive"
+    if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(m)):
+        return "inconclusive"
     expected = better * claimed  # the sign the effect must have, in the KPI's units
     a, b = sorted((lo * expected, hi * expected))
-    if a > 0:
+    if a > m:
         return "supported"
-    if b < 0:
+    if b < -m:
         return "reversed"
-    return "not supported"
+    if a >= -m and b <= m:
+        return "not supported"
+    return "inconclusive"
+
+
+def ensemble_verdict(member_verdicts) -> tuple[str, dict]:
+    """The verdict across the ensemble from the members' verdicts (``MAJORITY``, ``DECIDED``), and
+    the share of members with each verdict."""
+    v = list(member_verdicts)
+    shares = {k: (sum(x == k for x in v) / len(v) if v else 0.0) for k in MEMBER_VERDICTS}
+    for k in ("supported", "reversed", "not supported"):
+        if shares[k] >= MAJORITY:
+            return k, shares
+    if 1.0 - shares["inconclusive"] < DECIDED:
+        return "inconclusive", shares
+    return "depends on parameters", shares
+
+
+def holm_levels(p_values, confidence: float = 0.95) -> list[float]:
+    """Holm's step-down confidence levels for tests with these p-values: the test with the k-th
+    smallest p-value of m gets 1 − α / (m − k + 1) (α = 1 − ``confidence``), so the family's
+    intervals control the familywise error as Holm's procedure does (NaN p-values count as 1)."""
+    alpha = 1.0 - confidence
+    p = [1.0 if not math.isfinite(x) else float(x) for x in p_values]
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    levels = [confidence] * len(p)
+    for k, i in enumerate(order):
+        levels[i] = 1.0 - alpha / (len(p) - k)
+    return levels
+
+
+def t_p_value(values) -> float:
+    """Two-sided p-value of a paired t-test of no effect (NaN with fewer than two values)."""
+    from scipy import stats
+
+    d = np.asarray(values, dtype=float)
+    d = d[np.isfinite(d)]
+    if len(d) < 2:
+        return float("nan")
+    sd = float(d.std(ddof=1))
+    if sd == 0:
+        return 0.0 if d.mean() != 0 else 1.0
+    return float(2 * stats.t.sf(abs(d.mean()) / (sd / math.sqrt(len(d))), len(d) - 1))
 
 
 def contrast_values(summaries: pd.DataFrame, weights: dict, kpi: str) -> pd.Series:
@@ -287,27 +350,103 @@ def _relative(value: float, base: float) -> float:
     return value / base if math.isfinite(base) and base != 0 else float("nan")
 
 
-def findings_table(summaries: pd.DataFrame, claims=CLAIMS, confidence: float = 0.95) -> pd.DataFrame:
-    """One row per test of every claim: effect, its paired-t CI, relative effect, verdict."""
+def member_tests(summaries: pd.DataFrame, claims=CLAIMS, confidence: float = 0.95) -> pd.DataFrame:
+    """Every test of every claim in one parameter set (``summaries`` of one member): the paired
+    contrast's mean, its p-value, its Holm-adjusted interval over the tests of its claim (context
+    rows are not in the family and keep ``confidence``), the KPI's MID and the verdict."""
+    rows = []
+    for c in claims:
+        cells = []
+        for r in c.rows:
+            vals = contrast_values(summaries, r.weights, r.kpi).to_numpy()
+            base = summaries[(summaries["arm"] == "baseline")][r.kpi].astype(float)
+            cells.append((r, vals, float(base.mean()) if len(base) else float("nan")))
+        tests = [i for i, (r, _, _) in enumerate(cells) if not r.context]
+        levels = [confidence] * len(cells)
+        for i, level in zip(tests, holm_levels([t_p_value(cells[i][1]) for i in tests], confidence), strict=True):
+            levels[i] = level
+        for (r, vals, base_mean), level in zip(cells, levels, strict=True):
+            effect, lo, hi, n = paired_ci(vals, level)
+            kpi = KPIS[r.kpi]
+            mid = kpi.mid.of(base_mean)
+            rows.append({"claim_id": c.id, "test": r.experiment, "kpi": r.kpi, "effect": effect, "ci_low": lo,
+                         "ci_high": hi, "ci_level": level, "p_value": t_p_value(vals), "mid": mid,
+                         "baseline_mean": base_mean, "n": n,
+                         "verdict": verdict(lo, hi, kpi.better, r.claimed, mid)})
+    return pd.DataFrame(rows)
+
+
+def findings_table(summaries: pd.DataFrame, claims=CLAIMS, confidence: float = 0.95,
+                   members: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per test of every claim, across the ensemble.
+
+    ``summaries`` has columns arm, replicate, the KPIs and, for a study over several calibrated
+    parameter sets, ``member``; ``members`` (one row per member, its parameter values) lets a test
+    that depends on parameters name those that decide it. With one member, the row is that
+    member's test (effect, Holm-adjusted paired-t interval over its replicates, verdict). With
+    several: ``effect`` is the mean of the members' effects and its interval a Holm-adjusted t
+    interval over the members (the average effect across the calibrated uncertainty);
+    ``member_q10``/``member_q90`` give the members' spread; ``support_share`` and
+    ``reversed_share`` the share of members whose own verdict is supported or reversed; the
+    verdict is ``ensemble_verdict`` of the members' verdicts.
+    """
+    if "member" not in summaries:
+        summaries = summaries.assign(member=0)
+    per_member = {m: member_tests(g, claims, confidence) for m, g in summaries.groupby("member")}
+    n_members = len(per_member)
+    stacked = pd.concat([t.assign(member=m) for m, t in per_member.items()], ignore_index=True)
     rows = []
     for c in claims:
         for r in c.rows:
-            vals = contrast_values(summaries, r.weights, r.kpi)
-            effect, lo, hi, n = paired_ci(vals.to_numpy(), confidence)
-            base = summaries[(summaries["arm"] == "baseline") & summaries["replicate"].isin(vals.index)]
-            base_mean = float(base[r.kpi].astype(float).mean()) if n else float("nan")
-            better = KPIS[r.kpi].better
+            part = stacked[(stacked["claim_id"] == c.id) & (stacked["test"] == r.experiment)
+                           & (stacked["kpi"] == r.kpi)]
+            kpi = KPIS[r.kpi]
+            effects = part["effect"].to_numpy(float)
+            if n_members == 1:
+                one = part.iloc[0]
+                effect, lo, hi, level, mid = one["effect"], one["ci_low"], one["ci_high"], one["ci_level"], one["mid"]
+                decided = one["verdict"]
+                shares = {k: float(decided == k) for k in MEMBER_VERDICTS}
+            else:
+                level = float(part["ci_level"].median())
+                effect, lo, hi, _ = paired_ci(effects, level)
+                mid = float(np.nanmedian(part["mid"])) if part["mid"].notna().any() else float("nan")
+                decided, shares = ensemble_verdict(part["verdict"])
+            base_mean = float(part["baseline_mean"].mean())
+            finite = effects[np.isfinite(effects)]
             rows.append({
                 "claim_id": c.id, "claim": c.claim, "role": "context" if r.context else "test",
-                "experiment": r.experiment, "contrast": contrast_text(r.weights),
-                "kpi": r.kpi, "better": "higher" if better > 0 else "lower",
+                "test": r.experiment, "experiment": r.experiment, "contrast": contrast_text(r.weights),
+                "kpi": r.kpi, "better": "higher" if kpi.better > 0 else "lower",
                 "claimed": "better" if r.claimed > 0 else "worse",
-                "expected_sign": "+" if better * r.claimed > 0 else "-",
-                "effect": effect, "ci_low": lo, "ci_high": hi, "baseline_mean": base_mean,
+                "expected_sign": "+" if kpi.better * r.claimed > 0 else "-",
+                "effect": effect, "ci_low": lo, "ci_high": hi, "ci_level": level, "mid": mid,
+                "baseline_mean": base_mean,
                 "relative_effect": _relative(effect, base_mean), "relative_ci_low": _relative(lo, base_mean),
                 "relative_ci_high": _relative(hi, base_mean),
-                "n": n, "verdict": verdict(lo, hi, better, r.claimed)})
+                "member_q10": float(np.quantile(finite, 0.1)) if len(finite) else float("nan"),
+                "member_q90": float(np.quantile(finite, 0.9)) if len(finite) else float("nan"),
+                "n": int(part["n"].min()), "members": n_members,
+                "support_share": shares["supported"], "reversed_share": shares["reversed"],
+                "verdict": decided,
+                "decided_by": deciding_parameters(part, members) if decided == "depends on parameters" else ""})
     return pd.DataFrame(rows)
+
+
+def deciding_parameters(part: pd.DataFrame, members: pd.DataFrame | None) -> str:
+    """The parameters whose values go with the members' effects (rank correlation at least
+    ``DECIDES`` in size), strongest first: "handling.skill_street (+0.71)"; "" if none or unknown."""
+    if members is None or len(part) < 3:
+        return ""
+    effects = part.set_index("member")["effect"].astype(float)
+    found = []
+    for name in members.columns:
+        x = members[name].reindex(effects.index).astype(float)
+        if x.nunique() > 1 and effects.nunique() > 1:
+            rho = float(x.corr(effects, method="spearman"))
+            if abs(rho) >= DECIDES:
+                found.append((abs(rho), f"{name} ({rho:+.2f})"))
+    return ", ".join(t for _, t in sorted(found, reverse=True))
 
 
 def contrast_text(weights: dict) -> str:
@@ -341,51 +480,83 @@ def build_arm(base: Scenario, name: str, arm: Arm) -> Scenario:
     return load_scenario(data)
 
 
-def build_arms(preset: str, days: int | None, claims=CLAIMS) -> list[Scenario]:
-    base = load_scenario("baseline", preset=preset, days=days)
+def build_arms(preset: str, days: int | None, claims=CLAIMS, base: Scenario | None = None) -> list[Scenario]:
+    """Every arm of ``claims`` on ``base`` (default: the built-in baseline at ``preset`` and ``days``)."""
+    base = base if base is not None else load_scenario("baseline", preset=preset, days=days)
     return [build_arm(base, n, ARMS[n]) for n in arm_names(claims)]
 
 
-def study_spec(arms: list[Scenario], reps: int, seed: int) -> dict:
-    return {"kind": "reproduce", "arms": [a.name for a in arms], "reps": reps, "seed": seed,
-            "preset": arms[0].preset, "days": arms[0].days}
+def build_study(preset: str, days: int | None, members: int = 0, seed: int = 1, posterior=None,
+                claims=CLAIMS) -> tuple[list[list[Scenario]], pd.DataFrame | None]:
+    """The arms of every member: with ``members`` 0, one set of arms on the baseline (the committed
+    calibration's best point); else ``members`` parameter sets drawn from the calibrated ensemble
+    (``sim.experiments.ensemble``), each with all the arms. Returns (arms per member, each member's
+    parameter values or None)."""
+    base = load_scenario("baseline", preset=preset, days=days)
+    if not members:
+        return [build_arms(preset, days, claims, base)], None
+    from .ensemble import draw_members, load_posterior, member_scenario, parameter_columns
+
+    table = load_posterior(posterior)
+    rows = draw_members(table, members, seed)
+    values = table.loc[rows, parameter_columns(table)].reset_index(drop=True)
+    return [build_arms(preset, days, claims, member_scenario(base, table, r)) for r in rows], values
 
 
-def study_tasks(arms: list[Scenario], reps: int, seed: int) -> list[dict]:
-    return compare_tasks(arms, reps, seed)
+def study_spec(arms: list[list[Scenario]], reps: int, seed: int, values: pd.DataFrame | None = None) -> dict:
+    first = arms[0]
+    spec = {"kind": "reproduce", "arms": [a.name for a in first], "reps": reps, "seed": seed,
+            "preset": first[0].preset, "days": first[0].days}
+    if values is not None:
+        spec["members"] = values.to_dict(orient="records")
+    return spec
 
 
-def run_study(arms: list[Scenario], reps: int, out: Path, seed: int = 1, executor: str = "processes",
-              workers: int | None = None, scheduler: str | None = None, progress: bool = True):
-    """Run (or resume) every arm × replicate into the store at ``out``; replicate r has one seed in all arms."""
+def study_tasks(arms: list[list[Scenario]], reps: int, seed: int) -> list[dict]:
+    """Member m's arm a is point m × arms + a; replicate r has the same seed in every arm and member
+    (common random numbers; a set drawn twice shares its runs)."""
+    return compare_tasks([a for member in arms for a in member], reps, seed)
+
+
+def run_study(arms: list[list[Scenario]], reps: int, out: Path, seed: int = 1, executor: str = "processes",
+              workers: int | None = None, scheduler: str | None = None, progress: bool = True,
+              values: pd.DataFrame | None = None):
+    """Run (or resume) every member × arm × replicate into the store at ``out``."""
     tasks = study_tasks(arms, reps, seed)
-    spec = study_spec(arms, reps, seed)
+    spec = study_spec(arms, reps, seed, values)
     manifest = {"name": "reproduce", "spec": spec, "root_seed": seed, "fingerprint": fingerprint(spec, tasks),
-                "scenarios": [a.model_dump(mode="json") for a in arms]}
+                "scenarios": [a.model_dump(mode="json") for a in arms[0]]}
     return run_tasks(tasks, out, manifest, executor, workers, scheduler, progress, "reproduce")
 
 
-def load_summaries(out: Path) -> pd.DataFrame:
-    """The stored runs' summaries with an ``arm`` column (from the store's tables only)."""
+def load_summaries(out: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The stored runs' summaries with ``arm`` and ``member`` columns (from the store's tables only),
+    and each member's parameter values (None for a study of the fitted point alone)."""
     store = SweepStore(out)
-    names = store.manifest()["spec"]["arms"]
+    spec = store.manifest()["spec"]
+    names = spec["arms"]
     summaries = store.summaries()
-    summaries["arm"] = [names[p] for p in summaries["point"]]
-    return summaries
+    summaries["arm"] = [names[p % len(names)] for p in summaries["point"]]
+    summaries["member"] = [p // len(names) for p in summaries["point"]]
+    values = pd.DataFrame(spec["members"]) if spec.get("members") else None
+    return summaries, values
 
 
 def analyse(out: Path, claims=CLAIMS) -> pd.DataFrame:
     """The findings table of a finished study folder."""
-    return findings_table(load_summaries(out), claims)
+    summaries, values = load_summaries(out)
+    return findings_table(summaries, claims, members=values)
 
 # ------------------------------------------------------------------------------------------------
 # The study's settings and its cost
 # ------------------------------------------------------------------------------------------------
 
 
-def small_note(preset: str, reps: int, days: int) -> str:
+def small_note(preset: str, reps: int, days: int, members: int = REFERENCE_MEMBERS) -> str:
     """How these settings fall short of the reference findings' (``REFERENCE``), in words; "" if they do not."""
     diffs = []
+    if members < REFERENCE["members"]:
+        diffs.append("the fitted point alone" if members <= 1 else f"{members} ensemble members")
     if preset != REFERENCE["preset"]:
         diffs.append(f"preset {preset}")
     if reps < REFERENCE["reps"]:

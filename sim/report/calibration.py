@@ -1,5 +1,6 @@
-"""The calibration rendered: the target table as printed, and the figure (each target's band against
-the model, and the search's distances). Both take the tables of ``sim.experiments.calibration``."""
+"""The calibration rendered: the target and identifiability tables as printed, and the figures (each
+target's band against the best set and the ensemble, the search's distances by generation; the
+ensemble's marginals and pairs). All take the tables of ``sim.experiments.calibration``."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from .figures import style
 
 
 def calibration_figure(targets: pd.DataFrame, history: pd.DataFrame) -> Figure:
-    """Left: every target on its own scale, band edges at 0 and 1, with the published value and the
-    model's replicate mean and min-max. Right: the distance of every point searched, by round."""
+    """Left: every target on its own scale, band edges at 0 and 1, with the published value, the best
+    set's replicate mean and min-max, and the ensemble's 5-95% range (grey). Right: the distance of
+    every point run, by generation and chain; the kept ones filled."""
     with style("en"):
         fig = Figure(figsize=(11, 0.45 * len(targets) + 2.2))
         FigureCanvasAgg(fig)
@@ -28,7 +30,10 @@ def calibration_figure(targets: pd.DataFrame, history: pd.DataFrame) -> Figure:
         for i in range(len(y)):
             ax.errorbar(mean[i], y[i], xerr=[[mean[i] - lo[i]], [hi[i] - mean[i]]], fmt="none", ecolor=colors[i],
                         capsize=3, zorder=4)
-        ax.scatter(mean, y, color=colors, s=36, zorder=5, label="model (replicate min-max)")
+        if "ensemble_q05" in targets:
+            e_lo, e_hi = scale(targets["ensemble_q05"]), scale(targets["ensemble_q95"])
+            ax.hlines(y - 0.3, e_lo, e_hi, color="#777", lw=3, label="ensemble 5-95%")
+        ax.scatter(mean, y, color=colors, s=36, zorder=5, label="best set (replicate min-max)")
         check = targets["role"] == "check" if "role" in targets else np.zeros(len(targets), dtype=bool)
         ax.set_yticks(y, [f"{r.id} {r.kpi}" + (" (held back)" if c else "")
                           for r, c in zip(targets.itertuples(), check, strict=True)])
@@ -41,20 +46,30 @@ def calibration_figure(targets: pd.DataFrame, history: pd.DataFrame) -> Figure:
             ax.annotate(f"{model:.3g}", (mean[i], y[i]), xytext=(0, 7), textcoords="offset points", ha="center",
                         fontsize=7)
         finite = history[np.isfinite(history["distance"])]
-        for rnd, grp in finite.groupby("round"):
-            ax2.scatter(np.full(len(grp), rnd) + (np.arange(len(grp)) / max(len(grp), 1) - 0.5) * 0.6,
-                        grp["distance"], s=10, alpha=0.6, label=f"round {rnd}")
-        best = finite.loc[finite["distance"].idxmin()] if len(finite) else None
-        if best is not None:
-            ax2.scatter([best["round"]], [best["distance"]], marker="*", s=160, color="k", label="best", zorder=5)
-        ax2.axhline(len(targets), color="#888", lw=0.8, ls="--")
+        chains = sorted(finite["root_seed"].unique()) if len(finite) else []
+        for c, seed in enumerate(chains):
+            grp = finite[finite["root_seed"] == seed]
+            x = grp["generation"] + (c + 0.5) / len(chains) * 0.6 - 0.3
+            kept = grp["kept"].to_numpy(bool)
+            ax2.scatter(x[~kept], grp["distance"][~kept], s=10, alpha=0.5, facecolors="none",
+                        edgecolors=f"C{c}", label=f"seed {seed}")
+            ax2.scatter(x[kept], grp["distance"][kept], s=12, color=f"C{c}", label=f"seed {seed}, kept")
+        if len(finite):
+            best = finite.loc[finite["distance"].idxmin()]
+            ax2.scatter([best["generation"]], [best["distance"]], marker="*", s=160, color="k", label="best",
+                        zorder=5)
+        ax2.axhline((targets["role"] == "fit").sum() if "role" in targets else len(targets), color="#888", lw=0.8,
+                    ls="--")
         ax2.set_yscale("log")
-        ax2.set_xticks(sorted(history["round"].unique()))
-        ax2.set_xlabel("round")
+        ax2.set_xticks(sorted(history["generation"].unique()))
+        ax2.set_xlabel("generation")
         ax2.set_ylabel("distance (sum of squared half-band units)")
-        ax2.set_title("Search")
+        ax2.set_title("Search (dashed: all fitted targets\nat their band's edge)")
         if len(finite):
             ax2.legend(fontsize=8)
+        else:
+            ax2.text(0.5, 0.5, "no point with every fitted\ntarget defined (distance finite)", ha="center",
+                     va="center", transform=ax2.transAxes, fontsize=9)
         fig.tight_layout()
     return fig
 
@@ -63,9 +78,12 @@ ROLE_TITLES = {"fit": "Fitted targets", "check": "Held-back patterns (not fitted
 
 
 def target_table_text(table: pd.DataFrame) -> str:
-    """The target tables as printed, fitted targets first, then held-back ones: target, band, model mean
-    (replicate min-max), in band."""
-    head = f"{'id':<5} {'kpi':<32} {'target':>8} {'band':>15} {'model':>8} {'replicates min-max':>20}  in band"
+    """The target tables as printed, fitted targets first, then held-back ones: target, band, the best
+    set's mean (replicate min-max) and whether it is in band, and, with an ensemble, the share of its
+    members in band."""
+    ens = "ensemble_q05" in table
+    head = (f"{'id':<5} {'kpi':<32} {'target':>8} {'band':>15} {'best':>8} {'replicates min-max':>20}  in band"
+            + (f" {'ensemble 5-95%':>15} {'members in band':>16}" if ens else ""))
     blocks = []
     for role, title in ROLE_TITLES.items():
         rows = table[table["role"] == role] if "role" in table else (table if role == "fit" else table.iloc[:0])
@@ -77,6 +95,61 @@ def target_table_text(table: pd.DataFrame) -> str:
             n, total = r.replicates.split(" of ")
             missing = f"  (defined in {r.replicates} replicates)" if n != total else ""
             lines.append(f"{r.id:<5} {r.kpi:<32} {r.target:>8.3f} {f'{r.low:.3f}-{r.high:.3f}':>15} {r.model:>8.3f} "
-                         f"{f'{r.min:.3f}-{r.max:.3f}':>20}  {'yes' if r.in_band else 'NO'}{missing}")
+                         f"{f'{r.min:.3f}-{r.max:.3f}':>20}  {'yes' if r.in_band else 'NO':<7}"
+                         + (f" {f'{r.ensemble_q05:.3f}-{r.ensemble_q95:.3f}':>15} {r.share_in_band:>16.0%}"
+                            if ens else "") + missing)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def identifiability_text(table: pd.DataFrame) -> str:
+    """What the targets pin down, as printed: per parameter, the prior, the best value, the ensemble's
+    median and 90% interval, that interval's share of the prior's, the verdict, and what informs it."""
+    lines = [f"{'parameter':<34} {'prior':>13} {'best':>8} {'median':>8} {'90% interval':>17} {'share':>6}  "
+             f"{'verdict':<13} informed by / most correlated in the ensemble"]
+    for r in table.itertuples():
+        lines.append(f"{r.parameter:<34} {f'{r.prior_low:.3g}-{r.prior_high:.3g}':>13} {r.best:>8.4g} {r.median:>8.4g} "
+                     f"{f'{r.q05:.3g}-{r.q95:.3g}':>17} {r.interval_share:>6.0%}  {r.verdict:<13} "
+                     f"{r.informed_by} / {r.most_correlated or '-'}")
+    return "What the targets pin down (share: the ensemble's 90% interval over the prior's)\n" + "\n".join(lines)
+
+
+def posterior_figure(ensemble: pd.DataFrame, ranges: dict[str, tuple[float, float]]) -> Figure:
+    """The ensemble: on the diagonal each parameter's weighted histogram over its prior range (the
+    prior is flat); below it, pairs of parameters (points sized by weight, coloured by chain), so a
+    ridge of equally good sets (a trade-off the targets cannot separate) shows. ``ranges``: each
+    fitted parameter's prior range, in order."""
+    names = list(ranges)
+    k = len(names)
+    with style("en"):
+        fig = Figure(figsize=(max(4.0, 1.6 * k), max(4.0, 1.6 * k)))
+        FigureCanvasAgg(fig)
+        axes = np.atleast_2d(fig.subplots(k, k, squeeze=False))
+        w = ensemble["weight"].to_numpy(float)
+        seeds = sorted(ensemble["root_seed"].unique())
+        for i, yi in enumerate(names):
+            for j, xj in enumerate(names):
+                ax = axes[i, j]
+                if j > i:
+                    ax.set_visible(False)
+                    continue
+                if i == j:
+                    ax.hist(ensemble[xj], bins=12, range=ranges[xj], weights=w, color="#4c72b0")
+                    ax.set_yticks([])
+                else:
+                    for c, seed in enumerate(seeds):
+                        part = ensemble[ensemble["root_seed"] == seed]
+                        ax.scatter(part[xj], part[yi], s=8 + 400 * part["weight"], alpha=0.6, color=f"C{c}",
+                                   label=f"seed {seed}" if (i, j) == (1, 0) else None)
+                    ax.set_ylim(*ranges[yi])
+                ax.set_xlim(*ranges[xj])
+                ax.tick_params(labelsize=6)
+                if i == k - 1:
+                    ax.set_xlabel(xj.split(".")[-1], fontsize=7)
+                if j == 0 and i > 0:
+                    ax.set_ylabel(yi.split(".")[-1], fontsize=7)
+        if k > 1:
+            axes[1, 0].legend(fontsize=6, loc="upper right")
+        fig.suptitle(f"Calibrated ensemble: {len(ensemble)} sets\n(histograms span each prior range)", fontsize=9)
+        fig.tight_layout()
+    return fig

@@ -297,6 +297,7 @@ TEXT: dict[str, dict[str, str]] = {
     "registry.format": {"en": "format", "zh": "格式"},
     "registry.scales": {"en": "scales with population", "zh": "随人口规模增长"},
     "registry.source": {"en": "from", "zh": "来源"},
+    "registry.mid": {"en": "minimum important difference", "zh": "最小重要差异"},
     "registry.summary": {"en": "summary", "zh": "运行汇总"},
     "registry.daily": {"en": "daily series", "zh": "逐日序列"},
     "registry.yes": {"en": "yes", "zh": "是"},
