@@ -528,6 +528,12 @@ SWEEP_KPIS: tuple[str, ...] = ("resolution_rate", "median_days_to_resolve", "esc
                                "trust_mean_end", "cost_per_resolved")
 
 
+#: KPIs whose reform effects ``cogov sensitivity`` analyses in a sweep with effects: the three levers'
+#: outcomes (resolution, time, coordination, gaming, satisfaction, escalation).
+EFFECT_KPIS: tuple[str, ...] = ("resolved_per_detected", "median_days_to_resolve", "bounces", "closed_superficially",
+                                "satisfaction_mean", "escalations")
+
+
 def summary_kpis() -> list[str]:
     """The KPIs that ``summary()`` returns, in its order."""
     return [k for k, v in KPIS.items() if not v.daily]
@@ -550,6 +556,6 @@ def records(registry: dict) -> list[dict]:
     return out
 
 
-__all__ = ["DISTRICT_KPIS", "INFORMATION_READERS", "KINDS", "KPIS", "LEVERS", "MECHANISMS", "REPORT_KPIS", "REPORT_SERIES",
+__all__ = ["DISTRICT_KPIS", "EFFECT_KPIS", "INFORMATION_READERS", "KINDS", "KPIS", "LEVERS", "MECHANISMS", "REPORT_KPIS", "REPORT_SERIES",
            "REPORT_SUMMARY_KPIS", "RUN_TABLE", "SWEEP_KPIS", "UNIT_LABELS", "Kind", "Kpi", "Lever", "records",
            "schema_field", "summary_kpis", "unit_label"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..registry import SWEEP_KPIS
+from ..registry import EFFECT_KPIS, SWEEP_KPIS
 from .cache import add_no_cache_option, honours_no_cache
 from .common import fail, failed_runs, interrupted, runs_at_once, warn
 
@@ -117,7 +117,7 @@ def cmd_results(args) -> int:
     if missing := [name for name in params if name not in summaries]:
         return fail(f"{store.manifest_path}: key 'tasks': the values name no parameter {', '.join(missing)} "
                     "of 'spec.parameters' (a damaged manifest: start the sweep in a new --out)")
-    table = point_means(summaries, params)
+    table = point_means(summaries, params + (["arm"] if "arm" in summaries else []))  # arm: a sweep with effects
     base = Path(args.out) if args.out else store.root / "results"
     base = base.with_suffix("") if base.suffix in (".csv", ".parquet") else base
     try:
@@ -131,14 +131,15 @@ def cmd_results(args) -> int:
     show = table[table["kpi"].isin(SWEEP_KPIS)]
     wide = show.assign(cell=show.apply(lambda r: f"{r['mean']:.3g} [{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
                                        if r["n"] > 1 else f"{r['mean']:.3g}", axis=1))
-    print(wide.pivot(index=["point", *params], columns="kpi", values="cell").to_string())
+    index = ["point", *(["arm"] if "arm" in table else []), *params]
+    print(wide.pivot(index=index, columns="kpi", values="cell").to_string())
     print(f"tables: {base.with_suffix('.csv')} and {base.with_suffix('.parquet')}")
     return 0
 
 
 @honours_no_cache
 def cmd_sensitivity(args) -> int:
-    from ..experiments.analysis import kpi_columns, sensitivity_table
+    from ..experiments.analysis import effect_sensitivity_table, kpi_columns, sensitivity_table
     from ..experiments.spec import problem, sample_points
     from ..experiments.store import SweepStore
     from ..report.sensitivity import sensitivity_figure
@@ -151,13 +152,26 @@ def cmd_sensitivity(args) -> int:
     X = sample_points(spec)
     prob = problem(spec)
     kpis = kpi_columns(summaries, list(spec.parameters))
-    table = sensitivity_table(args.method, prob, X, summaries, kpis, seed=spec.seed)
-    table.to_csv(out / "sensitivity.csv", index=False)
-    table.to_parquet(out / "sensitivity.parquet", index=False)
-    fig = sensitivity_figure(table, args.method, list(SWEEP_KPIS))
-    fig.savefig(out / "sensitivity.png", dpi=120)
     cols = ["kpi", "parameter", *(["S1", "S1_conf", "ST", "ST_conf"] if args.method == "sobol"
                                   else ["mu_star", "mu_star_conf", "sigma"])]
-    print(table[table["kpi"].isin(SWEEP_KPIS)][cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if spec.effects:  # the indices of the reforms' effects (arm - point), not of the levels
+        table = effect_sensitivity_table(args.method, prob, X, summaries, [k for k in EFFECT_KPIS if k in kpis],
+                                         spec.effects, seed=spec.seed)
+        shown = table.assign(kpi=table["effect"] + ": " + table["kpi"]) if len(table) else table
+        panels = [f"{e}: {k}" for e in spec.effects for k in EFFECT_KPIS]
+        cols = ["effect", *cols, "effect_mean"]
+        printed = table
+    else:
+        table = sensitivity_table(args.method, prob, X, summaries, kpis, seed=spec.seed)
+        shown, panels = table, list(SWEEP_KPIS)
+        printed = table[table["kpi"].isin(SWEEP_KPIS)] if len(table) else table
+    table.to_csv(out / "sensitivity.csv", index=False)
+    table.to_parquet(out / "sensitivity.parquet", index=False)
+    fig = sensitivity_figure(shown, args.method, panels)
+    fig.savefig(out / "sensitivity.png", dpi=120)
+    if len(printed):
+        print(printed[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    else:
+        print("no index could be computed: every KPI is undefined at some point or the same everywhere")
     print(f"tables: {out}/sensitivity.csv, .parquet; figure: {out}/sensitivity.png")
     return 0

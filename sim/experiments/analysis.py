@@ -8,7 +8,7 @@ import pandas as pd
 from scipy import stats
 
 #: Columns of a summaries table that are not KPIs.
-ID_COLUMNS = ("key", "point", "replicate", "seed", "scenario", "preset")
+ID_COLUMNS = ("key", "point", "replicate", "seed", "scenario", "preset", "arm")
 
 
 def t_half_width(sd, n, confidence: float = 0.95):
@@ -81,18 +81,51 @@ def morris_indices(problem: dict, X: np.ndarray, Y: np.ndarray, seed: int = 1) -
                          "mu_star_conf": res["mu_star_conf"], "mu": res["mu"], "sigma": res["sigma"]})
 
 
+def _indices(method: str, problem: dict, X: np.ndarray, Y: np.ndarray, seed: int) -> pd.DataFrame | None:
+    """Indices of one output over the sample, or None when it is undefined at some point or constant."""
+    if not np.isfinite(Y).all() or np.ptp(Y) == 0:
+        return None
+    return sobol_indices(problem, Y, seed) if method == "sobol" else morris_indices(problem, X, Y, seed)
+
+
 def sensitivity_table(method: str, problem: dict, X: np.ndarray, summaries: pd.DataFrame, kpis: list[str],
                       seed: int = 1) -> pd.DataFrame:
     """Indices of every KPI (tidy: one row per kpi and parameter). KPIs that are undefined at some
     point, or constant everywhere, are left out (no index can be computed)."""
     frames = []
     for kpi in kpis:
-        Y = replicate_mean_matrix(summaries, len(X), kpi)
-        if not np.isfinite(Y).all() or np.ptp(Y) == 0:
-            continue
-        df = sobol_indices(problem, Y, seed) if method == "sobol" else morris_indices(problem, X, Y, seed)
-        df.insert(0, "kpi", kpi)
-        frames.append(df)
+        df = _indices(method, problem, X, replicate_mean_matrix(summaries, len(X), kpi), seed)
+        if df is not None:
+            df.insert(0, "kpi", kpi)
+            frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def effect_matrix(summaries: pd.DataFrame, n_points: int, kpi: str, arm: int) -> np.ndarray:
+    """Per point of a sweep with effects, the mean over replicates of arm ``arm`` minus the point
+    itself (arm 0), paired by replicate (common random numbers)."""
+    sub = summaries[summaries["arm"].isin([0, arm])]
+    wide = sub.pivot_table(index=["point", "replicate"], columns="arm", values=kpi, dropna=False)
+    if 0 not in wide or arm not in wide:
+        return np.full(n_points, np.nan)
+    d = (wide[arm] - wide[0]).groupby(level="point").mean()
+    return d.reindex(range(n_points)).to_numpy(dtype=float)
+
+
+def effect_sensitivity_table(method: str, problem: dict, X: np.ndarray, summaries: pd.DataFrame, kpis: list[str],
+                             effects: list[str], seed: int = 1) -> pd.DataFrame:
+    """Indices of each reform's effect on each KPI (one row per effect, kpi and parameter), with the
+    effect's mean and range over the sample; effects undefined at some point or constant are left out."""
+    frames = []
+    for arm, name in enumerate(effects, start=1):
+        for kpi in kpis:
+            Y = effect_matrix(summaries, len(X), kpi, arm)
+            df = _indices(method, problem, X, Y, seed)
+            if df is not None:
+                df.insert(0, "kpi", kpi)
+                df.insert(0, "effect", name)
+                df["effect_mean"], df["effect_min"], df["effect_max"] = float(Y.mean()), float(Y.min()), float(Y.max())
+                frames.append(df)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

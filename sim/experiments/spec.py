@@ -9,6 +9,8 @@
     sampler = "grid"             # grid | lhs | sobol | morris
     samples = 16                 # lhs: points; sobol: N (points = N x (d + 2)); morris: trajectories
     thin = 7                     # keep every 7th day of each run's time series
+    effects = ["incentives"]     # optional: reform arms (cogov reproduce's) also run at every point, on the
+                                 # same seeds; cogov sensitivity then gives the indices of their effects
 
     [parameters.authority_devolution]     # a lever, or section.field (e.g. "handling.skill_street")
     values = [0.0, 0.5, 1.0]              # grid: the values to cross
@@ -87,6 +89,10 @@ class SweepSpec(BaseModel):
     samples: int = Field(8, ge=1, le=1_000_000, description="lhs points, sobol N, or morris trajectories")
     thin: int = Field(1, ge=1, le=36500, description="keep every thin-th day of each time series")
     parameters: dict[str, Parameter] = Field(default_factory=dict, description="what varies")
+    effects: list[str] = Field(default_factory=list, max_length=20,
+                               description="reform arms of cogov reproduce (e.g. incentives, info_sharing) run at "
+                                           "every point beside the point itself, on the same seeds: cogov "
+                                           "sensitivity then gives the indices of their effects (arm - point)")
 
     @model_validator(mode="after")
     def _check(self):
@@ -102,6 +108,13 @@ class SweepSpec(BaseModel):
             raise ValueError("sampler 'grid' needs values = [...] for every parameter")
         if self.sampler != "grid" and kinds != {"range"}:
             raise ValueError(f"sampler {self.sampler!r} needs low and high for every parameter")
+        from .claims import ARMS
+        arms = [a for a in ARMS if a != "baseline"]
+        for name in self.effects:
+            if name not in arms:
+                raise ValueError(f"effects: unknown arm {name!r}; allowed: {', '.join(arms)}")
+        if len(set(self.effects)) != len(self.effects):
+            raise ValueError("effects: an arm is named twice")
         return self
 
 
@@ -117,7 +130,7 @@ def n_tasks(spec: SweepSpec) -> int:
         points = math.prod(len(p.values) for p in spec.parameters.values())
     else:
         points = spec.samples * {"lhs": 1, "sobol": d + 2, "morris": d + 1}[spec.sampler]
-    return points * spec.replicates
+    return points * spec.replicates * (1 + len(spec.effects))
 
 
 def load_spec(path: str | Path, max_tasks: int = MAX_TASKS, **overrides) -> tuple[SweepSpec, Scenario]:
@@ -211,15 +224,24 @@ def run_key(scenario: Scenario, seed: int) -> str:
 
 
 def build_tasks(spec: SweepSpec, scenario: Scenario) -> list[dict]:
-    """Every (point, replicate) as a task; replicate r has the same seed at every point."""
+    """Every (point, replicate) as a task; replicate r has the same seed at every point. With
+    ``effects``, every point also runs each arm on top of the point (``arm`` 1, 2, ...; the point
+    itself is arm 0), on the same seeds."""
+    from .claims import ARMS, build_arm
+
     seeds = replicate_seeds(spec.seed, spec.replicates)
     names = list(spec.parameters)
     tasks = []
     for i, row in enumerate(sample_points(spec)):
         point = apply_parameters(scenario, dict(zip(names, (float(x) for x in row))))
         values = {n: float(getattr(getattr(point, path_of(n)[0]), path_of(n)[1])) for n in names}  # as applied
-        for r, seed in enumerate(seeds):
-            sc = point.model_copy(update={"seed": seed})
-            tasks.append({"key": run_key(sc, seed), "point": i, "replicate": r, "seed": seed,
-                          "values": values, "scenario": sc.model_dump(mode="json"), "thin": spec.thin})
+        arms = [point] + [build_arm(point, name, ARMS[name]) for name in spec.effects]
+        for a, arm in enumerate(arms):
+            for r, seed in enumerate(seeds):
+                sc = arm.model_copy(update={"seed": seed})
+                task = {"key": run_key(sc, seed), "point": i, "replicate": r, "seed": seed,
+                        "values": values, "scenario": sc.model_dump(mode="json"), "thin": spec.thin}
+                if spec.effects:
+                    task["arm"] = a
+                tasks.append(task)
     return tasks

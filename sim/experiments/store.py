@@ -41,6 +41,7 @@ class _Task(BaseModel):
     replicate: int = Field(ge=0)
     seed: int = Field(ge=0)
     values: dict[str, float]
+    arm: int | None = Field(None, ge=0)  # a sweep with effects: 0 the point itself, 1... its reform arms
 
 
 class _Manifest(BaseModel):
@@ -162,8 +163,9 @@ class SweepStore:
                 cache[task["key"]] = self._summary(path) if path.is_file() else None
             if cache[task["key"]] is None:
                 continue
+            arm = {"arm": task["arm"]} if "arm" in task else {}  # a sweep with effects: 0 the point, 1... its arms
             rows.append({"key": task["key"], "point": task["point"], "replicate": task["replicate"],
-                         "seed": task["seed"], **task["values"], **cache[task["key"]]})
+                         "seed": task["seed"], **arm, **task["values"], **cache[task["key"]]})
         return pd.DataFrame(rows)
 
     def _summary(self, path: Path) -> dict | None:

@@ -159,7 +159,8 @@ def run_tasks(tasks: list[dict], out: Path, manifest: dict, executor: str = "ser
     unique = {t["key"]: t for t in tasks}  # a point repeated by a sampler is run once
     store = SweepStore(out)
     store.create({**manifest, "versions": versions(),
-                  "tasks": [{k: t[k] for k in ("key", "point", "replicate", "seed", "values")} for t in tasks]})
+                  "tasks": [{k: t[k] for k in ("key", "point", "replicate", "seed", "values", "arm") if k in t}
+                            for t in tasks]})
     store.remove_temporary_files()  # left by a writer killed mid-file
     done = store.done_keys()
     todo = [t for k, t in unique.items() if k not in done]

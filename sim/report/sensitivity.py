@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 def sensitivity_figure(table: pd.DataFrame, method: str, kpis: list[str]) -> Figure:
     """Bar charts of the indices, one panel per KPI, with confidence intervals."""
-    present = table["kpi"].unique().tolist()
+    present = table["kpi"].unique().tolist() if "kpi" in table else []
     kpis = [k for k in kpis if k in present]
     n = max(len(kpis), 1)
     cols = min(3, n)

@@ -1,0 +1,76 @@
+"""Sweeps with effects: each reform arm runs at every point beside the point itself, on the same seeds,
+and `cogov sensitivity` gives the indices of the effects (arm − point), not of the levels."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from SALib.sample import sobol as sobol_sample
+from test_sweeps import cli, write_spec
+
+from sim.experiments.analysis import effect_matrix, effect_sensitivity_table
+from sim.experiments.claims import ARMS
+from sim.experiments.spec import SpecError, build_tasks, load_spec, n_tasks
+from sim.experiments.store import SweepStore
+
+
+def test_effect_indices_name_the_parameter_the_effect_depends_on_not_the_one_the_levels_do():
+    """Levels depend on b only, the reform's effect on a only: the effect's indices put everything on a."""
+    problem = {"num_vars": 2, "names": ["a", "b"], "bounds": [[0.0, 1.0], [0.0, 1.0]]}
+    X = sobol_sample.sample(problem, 64, calc_second_order=False, seed=1)
+    rows = []
+    for i, (a, b) in enumerate(X):
+        for r in range(2):
+            level = 10.0 + 3.0 * b + 0.1 * r
+            rows += [{"point": i, "replicate": r, "arm": 0, "bounces": level},
+                     {"point": i, "replicate": r, "arm": 1, "bounces": level - 5.0 * a}]
+    summaries = pd.DataFrame(rows)
+    np.testing.assert_allclose(effect_matrix(summaries, len(X), "bounces", 1), -5.0 * X[:, 0])
+    table = effect_sensitivity_table("sobol", problem, X, summaries, ["bounces"], ["info_sharing"]).set_index(
+        "parameter")
+    assert table.loc["a", "ST"] > 0.9 and abs(table.loc["b", "ST"]) < 0.05
+    assert (table["effect"] == "info_sharing").all() and table["effect_mean"].iloc[0] == pytest.approx(-2.5, abs=0.1)
+
+
+def test_a_sweep_with_effects_runs_each_arm_at_every_point_on_the_same_seeds(tmp_path):
+    spec_path = write_spec(tmp_path / "e.toml", {"handling.skill_street": [0.5, 0.8]}, effects=["incentives"])
+    spec, base = load_spec(spec_path)
+    tasks = build_tasks(spec, base)
+    assert len(tasks) == n_tasks(spec) == 2 * 2 * 2  # points x replicates x (the point + one arm)
+    by = {(t["point"], t["arm"], t["replicate"]): t for t in tasks}
+    want = ARMS["incentives"].changes["levers"]
+    for (point, arm, rep), t in by.items():
+        sc = t["scenario"]
+        assert sc["handling"]["skill_street"] == [0.5, 0.8][point]  # the arm keeps the point's parameters
+        assert t["seed"] == by[(point, 0, rep)]["seed"]              # and its seeds
+        assert all((sc["levers"][k] == v) == (arm == 1) for k, v in want.items() if v != base.levers.model_dump()[k])
+
+
+def test_an_unknown_effect_is_refused_naming_the_key(tmp_path):
+    with pytest.raises(SpecError, match=r"effects: unknown arm 'nope'; allowed: .*incentives"):
+        load_spec(write_spec(tmp_path / "e.toml", {"handling.skill_street": [0.5]}, effects=["nope"]))
+
+
+@pytest.mark.slow
+def test_sensitivity_of_effects_end_to_end(tmp_path, capsys):
+    spec = write_spec(tmp_path / "e.toml", {"handling.skill_street": (0.5, 0.8), "evaluation.intrinsic": (0.25, 0.75)},
+                      sampler="sobol", samples=2, replicates=1, days=20, effects=["info_sharing"])
+    out = tmp_path / "out"
+    assert cli("sensitivity", spec, "--method", "sobol", "--out", out, "--executor", "serial", "-q") == 0
+    printed = capsys.readouterr().out
+    assert len(SweepStore(out).manifest()["tasks"]) == 2 * 4 * 2
+    table = pd.read_csv(out / "sensitivity.csv")
+    assert set(table["effect"]) == {"info_sharing"} and {"ST", "S1", "effect_mean"} <= set(table.columns)
+    assert "info_sharing" in printed and (out / "sensitivity.png").is_file()
+    assert cli("results", out) == 0  # the results table keeps the arms apart
+    assert "arm" in capsys.readouterr().out
+
+
+def test_every_built_in_spec_loads_within_the_task_limit():
+    from sim.params import scenarios_dir
+    specs = sorted((scenarios_dir() / "sweeps").glob("*.toml"))
+    assert any(p.stem == "effects_sobol" for p in specs)
+    for path in specs:
+        spec, _ = load_spec(path)
+        assert n_tasks(spec) >= 1
+    spec, _ = load_spec(scenarios_dir() / "sweeps" / "effects_sobol.toml")
+    assert len(spec.parameters) >= 8 and spec.effects == ["devolution_resources", "incentives", "info_sharing"]
