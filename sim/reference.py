@@ -37,12 +37,14 @@ from .population import Population
 
 @dataclass(frozen=True)
 class DockingSetup:
-    """Rates of the docking submodel (higher than the city's so that 60 days show movement)."""
+    """Rates of the docking submodel: higher than the city's, so that 60 days show movement and
+    every resident's trust is judged often enough that a change of ``trust_learning`` shows in
+    its distribution (tests/test_docking.py, the power checks)."""
 
-    rate: float = 0.004            # disputes per resident per day at zero grievance
+    rate: float = 0.01             # disputes per resident per day at zero grievance
     grievance_hazard: float = 2.0
     moral: float = 0.1
-    p_close: float = 0.05
+    p_close: float = 0.1
 
 
 class VectorisedResidents:
