@@ -313,7 +313,8 @@ def test_failed_runs_exit_1_and_say_where_the_tracebacks_are(tmp_path, monkeypat
     from sim.experiments import sweep
     monkeypatch.setattr(sweep, "run_task", lambda task: {"key": task["key"], "ok": False, "error": "boom\n"})
     out = tmp_path / "study"
-    assert reproduce("--preset", "classroom", "--reps", 1, "--days", 2, "--out", out, "--executor", "serial",
+    assert reproduce("--members", 0, "--preset", "classroom", "--reps", 1, "--days", 2, "--out", out,
+                     "--executor", "serial",
                      "--findings", tmp_path / "F.md", "-q") == 1
     err = capsys.readouterr().err
     assert f"{out}/failures/" in err
@@ -333,7 +334,7 @@ def test_interruption_keeps_finished_runs_and_exits_130(tmp_path, monkeypatch, c
 
     monkeypatch.setattr(sweep, "run_task", interrupted_after_three)
     out = tmp_path / "study"
-    args = ("--preset", "classroom", "--reps", 1, "--days", 3, "--out", out, "--executor", "serial",
+    args = ("--members", 0, "--preset", "classroom", "--reps", 1, "--days", 3, "--out", out, "--executor", "serial",
             "--findings", tmp_path / "F.md", "-q")
     assert reproduce(*args) == 130
     assert "rerun the same command to resume" in capsys.readouterr().err
@@ -346,7 +347,7 @@ def test_interruption_keeps_finished_runs_and_exits_130(tmp_path, monkeypatch, c
 @pytest.mark.slow
 def test_end_to_end_small_study_writes_every_claim_with_a_verdict_and_the_figures(tmp_path, capsys):
     out, findings = tmp_path / "study", tmp_path / "docs" / "FINDINGS.md"
-    args = ("--preset", "classroom", "--reps", 2, "--days", 60, "--out", out, "--findings", findings,
+    args = ("--members", 0, "--preset", "classroom", "--reps", 2, "--days", 60, "--out", out, "--findings", findings,
             "--executor", "serial", "-q")
     assert reproduce(*args) == 0
     printed = capsys.readouterr().out
@@ -364,7 +365,7 @@ def test_end_to_end_small_study_writes_every_claim_with_a_verdict_and_the_figure
     assert md == (out / "FINDINGS.md").read_text(encoding="utf-8").replace("findings_effects.png",
                                                                            "FINDINGS_effects.png")
     assert "Small run, not the reference findings" in md
-    assert "cogov reproduce --preset classroom --reps 2 --days 60" in md
+    assert "cogov reproduce --members 0 --preset classroom --reps 2 --days 60" in md
     assert "![" in md and "FINDINGS_effects.png" in md
     for c in R.CLAIMS:
         assert f"### {c.id}. {c.claim}" in md
