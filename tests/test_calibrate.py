@@ -93,7 +93,7 @@ def test_command_writes_results_and_a_fitted_file_the_baseline_can_extend(tmp_pa
             "--out", str(out)]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    for name in ("posterior.parquet", "fitted.toml", "targets.csv", "parameters.csv", "history.csv",
+    for name in ("posterior.parquet", "fitted.toml", "targets.csv", "patterns.csv", "parameters.csv", "history.csv",
                  "calibration.png", "posterior.png"):
         assert (out / name).is_file(), name
     table = pd.read_csv(out / "targets.csv")
@@ -210,3 +210,26 @@ def test_ensemble_targets_give_the_weighted_share_of_members_in_band():
     ensemble = pd.DataFrame({"resolution_rate": [0.05, 0.05, 0.2], "weight": [0.25, 0.25, 0.5]})
     row = cal.ensemble_targets(ensemble, ANALYTIC).iloc[0]
     assert row["share_in_band"] == pytest.approx(0.5)
+
+
+def test_a_pattern_of_shape_holds_only_in_its_order_and_is_never_fitted():
+    pat = cal.Pattern(id="L", kpis=["escalations_to_street", "escalations_to_district"], order="decreasing")
+    assert pat.holds({"escalations_to_street": 10, "escalations_to_district": 3})
+    assert not pat.holds({"escalations_to_street": 3, "escalations_to_district": 3})   # strictly
+    assert not pat.holds({"escalations_to_street": 10, "escalations_to_district": float("nan")})
+    targets = Targets(target=[Target(id="A", kpi="resolution_rate", value=0.5, low=0.4, high=0.6)], pattern=[pat])
+    means = {"resolution_rate": 0.5, "escalations_to_street": 1, "escalations_to_district": 9}
+    assert targets.distance(means) == 0  # the pattern does not count in the distance
+    ensemble = pd.DataFrame({"escalations_to_street": [10, 1], "escalations_to_district": [2, 5], "weight": [0.75, 0.25]})
+    final = pd.DataFrame({"escalations_to_street": [9.0, 11.0], "escalations_to_district": [2.0, 4.0]})
+    row = cal.pattern_table(final, ensemble, targets).iloc[0]
+    assert row["holds"] and row["share_holding"] == pytest.approx(0.75) and row["best"] == "10 > 3"
+    assert load_targets().pattern[0].kpis == ["escalations_to_street", "escalations_to_district", "escalations_to_city"]
+
+
+def test_a_pattern_naming_an_unknown_kpi_is_refused(tmp_path):
+    bad = tmp_path / "t.toml"
+    bad.write_text('[[target]]\nid = "X"\nkpi = "resolution_rate"\nvalue = 0.5\nlow = 0.4\nhigh = 0.6\n'
+                   '[[pattern]]\nid = "L"\nkpis = ["escalations", "nope"]\n')
+    with pytest.raises(CalibrationError, match=r"key 'pattern\.0\.kpis\.1': unknown KPI 'nope'"):
+        load_targets(bad)

@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "Carlo, Lenormand et al. 2013) until their runs reproduce the fitted targets of CALIBRATION.md; "
                     "held-back targets are only checked. One chain per root seed. Writes posterior.parquet (the "
                     "ensemble: parameter sets with weights), fitted.toml (the best set), targets.csv (best set and "
-                    "ensemble), parameters.csv (what the targets pin down), history.csv, calibration.png and "
+                    "ensemble), patterns.csv (held-back patterns of shape), parameters.csv (what the targets pin down), history.csv, calibration.png and "
                     "posterior.png into --out. To adopt the result, copy fitted.toml and posterior.parquet to "
                     "scenarios/calibration/ (docs/CALIBRATION.md). The targets are rates of a city over a year: at "
                     "the classroom preset or in short runs many are undefined or too noisy to fit, which is fine "
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..experiments.calibration import calibrate, fit_ranges, kept_count, load_targets
     from ..io import OutputError, check_writable, folder_lock
     from ..memory import MemoryNeedError, check_memory
-    from ..report.calibration import identifiability_text, target_table_text
+    from ..report.calibration import identifiability_text, pattern_table_text, target_table_text
 
     args = build_parser().parse_args(argv)
     for opt, v, least in (("--population", args.population, 3), ("--generations", args.generations, 1),
@@ -122,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(target_table_text(result["targets"]))
         print()
+        if len(result["patterns"]):
+            print(pattern_table_text(result["patterns"]))
+            print()
         print(identifiability_text(result["parameters"]))
         print(f"\n{in_band_text(result['targets'])}; {summary_text(result, args)}; {seconds:.0f} s")
         print_written("written", written, one_line=True)
@@ -152,7 +155,8 @@ def in_band_text(targets) -> str:
 
 def write_outputs(result: dict, out: Path, args, argv, scenario, seconds: float) -> list[Path]:
     """posterior.parquet, fitted.toml (with a header saying how it was made), targets.csv,
-    parameters.csv, history.csv, calibration.png and posterior.png in ``out``, each written atomically."""
+    patterns.csv, parameters.csv, history.csv, calibration.png and posterior.png in ``out``, each
+    written atomically."""
     import io
 
     from .. import __version__
@@ -172,6 +176,7 @@ def write_outputs(result: dict, out: Path, args, argv, scenario, seconds: float)
     paths = {"posterior.parquet": posterior.getvalue(),
              "fitted.toml": fitted_toml(result["values"], header).encode(),
              "targets.csv": result["targets"].to_csv(index=False).encode(),
+             "patterns.csv": result["patterns"].to_csv(index=False).encode(),
              "parameters.csv": result["parameters"].to_csv(index=False).encode(),
              "history.csv": result["history"].to_csv(index=False).encode()}
     written = []

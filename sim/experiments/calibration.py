@@ -97,15 +97,40 @@ class Target(BaseModel):
         return ((model_value - self.value) / half) ** 2
 
 
+class Pattern(BaseModel):
+    """A held-back pattern of shape (pattern-oriented modelling): KPIs that must come in an order,
+    e.g. fewer escalations at each level up (the escalation ladder narrows). Never fitted."""
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(..., description="a short id (L1...)")
+    label: str = Field("", description="what it says")
+    kpis: list[str] = Field(..., min_length=2, description="KPIs of summary(), in the order the pattern states")
+    order: Literal["decreasing", "increasing"] = Field("decreasing", description="how they must come")
+    source: str = Field("", description="where the pattern comes from")
+
+    def holds(self, means: dict) -> bool:
+        """Whether the KPIs' values come strictly in the stated order (False if any is undefined)."""
+        v = [float(means.get(k, float("nan"))) for k in self.kpis]
+        if not all(math.isfinite(x) for x in v):
+            return False
+        pairs = zip(v, v[1:])
+        return all(a > b for a, b in pairs) if self.order == "decreasing" else all(a < b for a, b in pairs)
+
+
 class Targets(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scenario: str = Field("baseline", description="scenario whose parameters are fitted")
     target: list[Target] = Field(..., min_length=1)
+    pattern: list[Pattern] = Field(default_factory=list, description="held-back patterns of shape")
 
     def distance(self, means: dict) -> float:
         """The search's distance: over the fitted targets only (held-back ones are checked, not fitted)."""
         return float(sum(t.term(float(means.get(t.kpi, float("nan")))) for t in self.target if t.role == "fit"))
+
+    def kpis(self) -> list[str]:
+        """Every KPI the targets and patterns read."""
+        return sorted({t.kpi for t in self.target} | {k for p in self.pattern for k in p.kpis})
 
 
 def default_targets_path() -> Path:
@@ -124,6 +149,11 @@ def load_targets(path: str | Path | None = None) -> Targets:
     for i, t in enumerate(targets.target):
         if t.kpi not in known:
             raise CalibrationError(f"{path}: key 'target.{i}.kpi': unknown KPI {t.kpi!r}; allowed: {', '.join(known)}")
+    for i, pat in enumerate(targets.pattern):
+        for j, k in enumerate(pat.kpis):
+            if k not in known:
+                raise CalibrationError(f"{path}: key 'pattern.{i}.kpis.{j}': unknown KPI {k!r}; allowed: "
+                                       f"{', '.join(known)}")
     return targets
 
 
@@ -241,7 +271,7 @@ def _evaluate(scenario: Scenario, targets: Targets, names: list[str], points: np
               out: Path, spec: dict, label: str, executor: str, workers: int | None, progress: bool) -> pd.DataFrame:
     """Run every point × replicate; one row per point: its values, replicate means of the targets' KPIs,
     and its distance."""
-    kpis = sorted({t.kpi for t in targets.target})
+    kpis = targets.kpis()
     summaries = _run_stage(label, _point_tasks(scenario, names, points, seeds), out, spec, executor, workers, progress)
     means = summaries.groupby("point")[kpis].mean()
     rows = []
@@ -322,7 +352,24 @@ def calibrate(scenario: Scenario, targets: Targets, names: list[str], out: Path,
                        out / "final", spec, executor, workers, progress)
     table = target_table(final, targets).merge(ensemble_targets(ensemble, targets), on="id")
     return {"values": values, "ensemble": ensemble, "history": hist, "final": final, "targets": table,
+            "patterns": pattern_table(final, ensemble, targets),
             "parameters": identifiability(ensemble, hist, names, targets, values)}
+
+
+def pattern_table(final: pd.DataFrame, ensemble: pd.DataFrame, targets: Targets) -> pd.DataFrame:
+    """Each held-back pattern: the best set's replicate means of its KPIs, whether they come in the
+    stated order, and the share of the ensemble's members (by weight) in which they do."""
+    w = ensemble["weight"].to_numpy(float) if len(ensemble) else np.zeros(0)
+    rows = []
+    for pat in targets.pattern:
+        best = {k: float(final[k].astype(float).mean()) if k in final else float("nan") for k in pat.kpis}
+        held = np.array([pat.holds(r) for r in ensemble[[k for k in pat.kpis if k in ensemble]].to_dict("records")],
+                        dtype=bool) if len(ensemble) else np.zeros(0, dtype=bool)
+        sign = " > " if pat.order == "decreasing" else " < "
+        rows.append({"id": pat.id, "label": pat.label, "pattern": sign.join(pat.kpis),
+                     "best": sign.join(f"{best[k]:,.4g}" for k in pat.kpis), "holds": pat.holds(best),
+                     "share_holding": float(w[held].sum() / w.sum()) if w.sum() > 0 else float("nan")})
+    return pd.DataFrame(rows, columns=["id", "label", "pattern", "best", "holds", "share_holding"])
 
 
 def effective_size(weights) -> float:

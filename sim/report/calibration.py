@@ -102,6 +102,18 @@ def target_table_text(table: pd.DataFrame) -> str:
     return "\n\n".join(blocks)
 
 
+def pattern_table_text(table: pd.DataFrame) -> str:
+    """The held-back patterns of shape as printed ("" if there are none)."""
+    if not len(table):
+        return ""
+    lines = [f"Held-back patterns of shape (not fitted; checked): {int(table['holds'].sum())} of {len(table)} hold "
+             "for the best set"]
+    for r in table.itertuples():
+        lines.append(f"{r.id:<5} {r.pattern}\n      best set: {r.best}  {'yes' if r.holds else 'NO'}; "
+                     f"holds in {r.share_holding:.0%} of the ensemble  ({r.label})")
+    return "\n".join(lines)
+
+
 def identifiability_text(table: pd.DataFrame) -> str:
     """What the targets pin down, as printed: per parameter, the prior, the best value, the ensemble's
     median and 90% interval, that interval's share of the prior's, the verdict, and what informs it."""
