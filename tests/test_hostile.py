@@ -369,3 +369,24 @@ def test_a_ctrl_c_that_numpy_swallowed_still_stops_the_run_at_the_end_of_the_day
     assert model.reported_day == day + 1 and not interrupt.requested.is_set()
     model.run(2)  # cleared: the run goes on
     assert model.reported_day == day + 3
+
+
+def test_a_run_too_big_for_memory_is_refused_naming_the_file(tmp_path, capsys, monkeypatch):
+    from sim import memory
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1e6)
+    path = tmp_path / "big.toml"
+    path.write_text("[structure]\npopulation = 50000000\n", encoding="utf-8")
+    assert main(["run", str(path), "--days", "2", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"cogov: error: {path}: 50,000,000 residents")
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_preset_that_replaces_the_file_s_structure_says_so(tmp_path, capsys):
+    path = tmp_path / "p.toml"
+    path.write_text("[structure]\npopulation = 50000000\n", encoding="utf-8")
+    assert main(["run", str(path), "--preset", "classroom", "--days", "2", "--out", str(tmp_path / "r"), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "--preset classroom replaces the counts" in err and "population = 50,000,000" in err
+    assert main(["run", "baseline", "--preset", "classroom", "--days", "2", "--out", str(tmp_path / "r2"), "-q"]) == 0
+    assert "replaces" not in capsys.readouterr().err  # the baseline sets no counts of its own

@@ -83,6 +83,21 @@ def warn_unreached_schedule(scenario) -> None:
                  f"day ({scenario.days - 1}); it never takes effect")
 
 
+def warn_preset_replaces(source, preset: str | None, command: str | None = None) -> None:
+    """Warn when ``--preset`` drops the structure counts a scenario file sets (the preset's apply)."""
+    if not preset:
+        return
+    from ..params import PRESETS, ScenarioError, load_scenario
+    try:
+        own = load_scenario(source).structure
+    except ScenarioError:
+        return  # the caller reports a bad file itself
+    given = [f"{k} = {getattr(own, k):,}" for k in PRESETS["city"] if getattr(own, k) is not None]
+    if given:
+        warn(f"--preset {preset} replaces the counts {source} sets in [structure] ({', '.join(given)}) with the "
+             "preset's; leave out --preset to use them", command)
+
+
 def check_days(days: int | None, command: str | None = None) -> int | None:
     """2 (after the error line) if ``--days`` is given and not 1-36500, else None."""
     if days is not None and not 1 <= days <= 36500:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..params import PRESETS, ScenarioError, load_scenario
 from .cache import add_no_cache_option, honours_no_cache
-from .common import fail, interrupted, progress, warn_unreached_schedule
+from .common import fail, interrupted, progress, warn_preset_replaces, warn_unreached_schedule
 
 WRITTEN = "timeseries.parquet, cases.parquet, districts.parquet, network.parquet, summary.json, scenario.toml, meta.json"
 
@@ -31,7 +31,7 @@ def add_parser(sub) -> None:
 @honours_no_cache
 def cmd_run(args) -> int:
     from ..io import OutputError, check_replaceable, check_writable, write_run
-    from ..memory import MemoryNeedError
+    from ..memory import MemoryNeedError, check_memory
     from ..metrics import kpi_table
     from ..model import CoGovernanceModel
 
@@ -43,6 +43,7 @@ def cmd_run(args) -> int:
         return fail("--out must not be empty")
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}_{scenario.preset}_seed{scenario.seed}"
     warn_unreached_schedule(scenario)
+    warn_preset_replaces(args.scenario, args.preset)
     try:
         check_writable(out)
         check_replaceable(out)
@@ -50,6 +51,7 @@ def cmd_run(args) -> int:
         return fail(str(exc))
     t0 = time.perf_counter()
     try:
+        check_memory(scenario, where=args.scenario)  # named by what the user gave: a file or a built-in name
         model = CoGovernanceModel(scenario)
     except MemoryNeedError as exc:
         return fail(str(exc))
