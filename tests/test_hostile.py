@@ -390,3 +390,20 @@ def test_a_preset_that_replaces_the_file_s_structure_says_so(tmp_path, capsys):
     assert "--preset classroom replaces the counts" in err and "population = 50,000,000" in err
     assert main(["run", "baseline", "--preset", "classroom", "--days", "2", "--out", str(tmp_path / "r2"), "-q"]) == 0
     assert "replaces" not in capsys.readouterr().err  # the baseline sets no counts of its own
+
+
+def test_a_comparison_of_too_many_runs_is_refused_unless_allowed(tmp_path, capsys):
+    assert main(["compare", "baseline", "whistle", "--reps", "20000", "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "40,000 runs, more than the 20,000 allowed; pass --max-tasks 40000" in err[0]
+    assert not (tmp_path / "c").exists()
+
+
+def test_results_intervals_stay_inside_what_a_kpi_can_take():
+    import pandas as pd
+    from sim.experiments.analysis import point_means
+    summaries = pd.DataFrame({"point": [0, 0, 0], "replicate": [0, 1, 2], "resolution_rate": [0.99, 1.0, 0.7],
+                              "escalations": [1.0, 2.0, 40.0]})
+    table = point_means(summaries, []).set_index("kpi")
+    assert table.loc["resolution_rate", "ci_high"] == 1.0 and table.loc["resolution_rate", "ci_low"] < 0.9
+    assert table.loc["escalations", "ci_low"] == 0.0  # a count is never negative

@@ -512,11 +512,16 @@ def test_results_writes_tidy_csv_and_parquet_with_t_intervals(finished_sweep, ca
     assert row["sd"] == pytest.approx(sd, rel=1e-12)
     assert row["ci_low"] == pytest.approx(mean - half, rel=1e-12)
     assert row["ci_high"] == pytest.approx(mean + half, rel=1e-12)
-    # every interval is the t interval of its row, and contains its mean
+    # every interval is the t interval of its row, cut to the values its KPI can take (a rate to [0, 1],
+    # a count to >= 0), and contains its mean
+    from sim.registry import KPIS
     ok = parquet.dropna(subset=["sd"])
     h = stats.t.ppf(0.975, ok["n"] - 1) * ok["sd"] / np.sqrt(ok["n"])
-    np.testing.assert_allclose(ok["ci_high"] - ok["mean"], h, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(ok["mean"] - ok["ci_low"], h, rtol=1e-9, atol=1e-9)
+    low = np.array([KPIS[k].range[0] if k in KPIS else -np.inf for k in ok["kpi"]])
+    high = np.array([KPIS[k].range[1] if k in KPIS else np.inf for k in ok["kpi"]])
+    np.testing.assert_allclose(ok["ci_high"], np.minimum(ok["mean"] + h, high), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(ok["ci_low"], np.maximum(ok["mean"] - h, low), rtol=1e-9, atol=1e-9)
+    assert (ok["ci_low"] <= ok["mean"]).all() and (ok["mean"] <= ok["ci_high"]).all()
 
 
 def test_results_out_option_and_missing_folder(finished_sweep, tmp_path, capsys):

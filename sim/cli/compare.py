@@ -26,16 +26,20 @@ def add_parser(sub) -> None:
     cmp_.add_argument("--seed", type=int, default=1, help="root seed of the replicates (default 1)")
     cmp_.add_argument("--out", help="report folder (default: out/compare/<id of this comparison>)")
     cmp_.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    cmp_.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes")
+    cmp_.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
+                      help="where runs execute (default processes)")
     cmp_.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
     add_no_cache_option(cmp_)
-    cmp_.add_argument("-q", "--quiet", action="store_true")
+    cmp_.add_argument("--max-tasks", type=int, metavar="N",
+                      help="allow more than 20,000 runs (scenarios x replicates), which is refused by default")
+    cmp_.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table; print only the paths")
     cmp_.set_defaults(func=cmd_compare)
 
 
 @honours_no_cache
 def cmd_compare(args) -> int:
     from ..experiments.compare import DEFAULT_SCENARIOS, compare_tasks, load_scenarios
+    from ..experiments.spec import MAX_TASKS
     from ..experiments.sweep import fingerprint
     from ..io import OutputError, check_writable, folder_lock
     from ..memory import MemoryNeedError, check_memory
@@ -53,6 +57,10 @@ def cmd_compare(args) -> int:
         return fail(str(exc))
     if args.out is not None and not args.out.strip():
         return fail("--out must not be empty")
+    runs, allowed = len(scenarios) * args.reps, args.max_tasks or MAX_TASKS
+    if runs > allowed:  # a typo in --reps should not start a study of months
+        return fail(f"--reps {args.reps}: {len(scenarios)} scenarios x {args.reps} replicates are {runs:,} runs, more "
+                    f"than the {allowed:,} allowed; pass --max-tasks {runs} if you mean it")
     for sc in scenarios:
         warn_unreached_schedule(sc)
     spec = {"kind": "compare", "scenarios": [s.name for s in scenarios], "reps": args.reps, "seed": args.seed}

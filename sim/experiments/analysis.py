@@ -54,9 +54,17 @@ def point_means(summaries: pd.DataFrame, parameters: list[str], confidence: floa
     g = long.groupby(["point", *parameters, "kpi"], sort=True)["value"]
     out = g.agg(n="count", mean="mean", sd="std").reset_index()
     half = t_half_width(out["sd"], out["n"], confidence)
-    out["ci_low"] = out["mean"] - half
-    out["ci_high"] = out["mean"] + half
+    low, high = kpi_ranges(out["kpi"])
+    out["ci_low"] = np.maximum(out["mean"] - half, low)   # a rate's interval stays inside [0, 1]
+    out["ci_high"] = np.minimum(out["mean"] + half, high)
     return out
+
+
+def kpi_ranges(kpis: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The values each KPI can take (``registry.KPIS``; unbounded for a name it does not know)."""
+    from ..registry import KPIS
+    bounds = [KPIS[k].range if k in KPIS else (-np.inf, np.inf) for k in kpis]
+    return np.array([b[0] for b in bounds], dtype=float), np.array([b[1] for b in bounds], dtype=float)
 
 
 def replicate_mean_matrix(summaries: pd.DataFrame, n_points: int, kpi: str) -> np.ndarray:
