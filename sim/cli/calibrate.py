@@ -69,7 +69,7 @@ def parse_seeds(text: str) -> list[int] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..experiments.calibration import calibrate, fit_ranges, kept_count, load_targets
+    from ..experiments.calibration import calibrate, fit_ranges, load_targets
     from ..io import OutputError, check_writable, folder_lock
     from ..memory import MemoryNeedError, check_memory
     from ..report.calibration import identifiability_text, pattern_table_text, target_table_text
