@@ -8,7 +8,8 @@ queues, rushed work, shortcuts, failures moving up. Per seed the run's outcome s
 reported closure rates), days to resolve, the escalation ladder (where cases are resolved; escalations)
 and bounces must agree: Welch's t-test at p > 0.001 on each. Power: a reference that never rushes and
 one whose success ignores trust are told apart (p < 0.001 on at least one statistic). Measured on
-2026-12-04: aligned p >= 0.53 on every statistic; without rushing, days to resolve p = 7e-5.
+2026-12-04: aligned p >= 0.53 on every statistic; without rushing, days to resolve p = 7e-5 (reported
+closures 5e-4); ignoring trust, cases resolved p = 4e-5 (resolution rate 1e-4).
 """
 
 from __future__ import annotations
