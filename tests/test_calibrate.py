@@ -198,12 +198,17 @@ def test_proposals_are_inside_the_prior_and_the_same_for_the_same_seed(monkeypat
     assert not np.array_equal(other[0], first[0])  # another root seed, another chain
 
 
-def test_new_points_far_from_the_kept_ones_weigh_more():
-    """ABC-SMC's importance weight prior / Σ w K: a proposal where the kernel mass is low stands for more."""
+def test_points_where_the_proposals_drew_densely_weigh_less():
+    """The importance weight prior / mixture of the proposals: a point where the kernel mass is low stands
+    for more; with generation 1 alone (the prior) every weight is 1."""
+    lo, hi = np.array([0.0]), np.array([1.0])
     kept = np.array([[0.5], [0.52]])
-    cov = cal._kernel(kept, np.ones(2), np.array([0.0]), np.array([1.0]))
-    w = cal._new_weights(np.array([[0.51], [0.6]]), kept, np.ones(2), cov, np.array([0.0]), np.array([1.0]))
-    assert w[1] > w[0] > 0
+    cov = cal._kernel(kept, np.ones(2), lo, hi)
+    points = np.array([[0.51], [0.6], [0.95]])
+    assert cal._mixture_weights(points, [], 10, lo, hi) == pytest.approx([1.0, 1.0, 1.0])
+    w = cal._mixture_weights(points, [(kept, np.array([0.5, 0.5]), cov, 5)], 10, lo, hi)
+    assert w[2] > w[1] > w[0] > 0
+    assert w[2] == pytest.approx(15 / 10, rel=1e-3)  # far from the kernel: only the prior could draw it
 
 
 def test_ensemble_targets_give_the_weighted_share_of_members_in_band():

@@ -250,17 +250,29 @@ def _propose(rng: np.random.Generator, kept: np.ndarray, weights: np.ndarray, co
     raise RuntimeError("calibration: the kernel keeps proposing points outside the search ranges")
 
 
-def _new_weights(new: np.ndarray, kept: np.ndarray, weights: np.ndarray, cov: np.ndarray,
-                 lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """prior / Σ_j w_j K(new | kept_j), the prior being uniform over the box [lo, hi] (a density, so
-    that these weights and generation 1's, which are 1, are on one scale, as the pool mixes them)."""
+def _kernel_density(points: np.ndarray, kept: np.ndarray, weights: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Σ_j w_j K(point | kept_j): the density of one generation's proposal (weights summing to 1)."""
     from scipy.stats import multivariate_normal
 
-    w = weights / weights.sum()
-    density = np.zeros(len(new))
+    density = np.zeros(len(points))
     for j in range(len(kept)):
-        density += w[j] * multivariate_normal(mean=kept[j], cov=cov, allow_singular=True).pdf(new)
-    return (1.0 / float(np.prod(hi - lo))) / np.maximum(density, 1e-300)
+        density += weights[j] * multivariate_normal(mean=kept[j], cov=cov, allow_singular=True).pdf(points)
+    return density
+
+
+def _mixture_weights(points: np.ndarray, proposals: list, first: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Importance weights of points drawn by all the generations so far: the prior (uniform over the
+    box [lo, hi]) over the mixture of every generation's proposal, each counted by the points it drew
+    (the prior for the ``first`` of generation 1; ``proposals``: (kept, weights, cov, drawn) of each
+    later one). This is the balance heuristic of multiple importance sampling (Veach & Guibas 1995;
+    AMIS, Cornuet et al. 2012): the pool mixes points of every generation, so each point is weighed
+    against every proposal that could have drawn it, not only its own. Generation 1 alone: all 1."""
+    prior = 1.0 / float(np.prod(hi - lo))
+    total = first + sum(n for *_, n in proposals)
+    density = np.full(len(points), first * prior)
+    for kept, weights, cov, n in proposals:
+        density += n * _kernel_density(points, kept, weights, cov)
+    return prior / np.maximum(density / total, 1e-300)
 
 
 def _round4_rows(x: np.ndarray) -> np.ndarray:
@@ -297,24 +309,26 @@ def run_chain(scenario: Scenario, targets: Targets, names: list[str], out: Path,
 
     unit = qmc.LatinHypercube(d=len(names), seed=_generation_rng(seed, 1)).random(population)
     points = _round4_rows(lo + unit * (hi - lo))
-    history, pool, tolerance = [], None, math.inf
+    history, pool, tolerance, proposals = [], None, math.inf, []
     for g in range(1, generations + 1):
         if g > 1:
             kept = pool[names].to_numpy(float)
             weights = pool["weight"].to_numpy(float)
             cov = _kernel(kept, weights, lo, hi)
             points = _propose(_generation_rng(seed, g), kept, weights, cov, population - keep, lo, hi)
+            proposals.append((kept, weights / weights.sum(), cov, len(points)))
         spec = {"kind": "calibrate", "method": "apmc", "seed": seed, "generation": g, "parameters": names,
                 "reps": reps, "population": population, "alpha": alpha}
         new = _evaluate(scenario, targets, names, points, seeds, out / f"seed{seed}" / f"gen{g}", spec,
                         f"seed {seed} generation {g}", executor, workers, progress)
         new.insert(0, "generation", g)
         new.insert(0, "root_seed", seed)
-        new["weight"] = 1.0 if g == 1 else _new_weights(points, kept, weights, cov, lo, hi)
         accepted_share = float((new["distance"] < tolerance).mean()) if g > 1 else 1.0
         new["point"] = range(len(new))
-        history.append(new)
         both = new if pool is None else pd.concat([pool, new], ignore_index=True)
+        both["weight"] = _mixture_weights(both[names].to_numpy(float), proposals, population, lo, hi)
+        new["weight"] = both["weight"].to_numpy()[len(both) - len(new):]  # as weighed in this generation
+        history.append(new)
         pool = both.sort_values(["distance", "generation", "point"], kind="stable").head(keep).reset_index(drop=True)
         tolerance = float(pool["distance"].max())
         if g > 1 and accepted_share <= p_acc_min:
