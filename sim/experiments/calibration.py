@@ -16,8 +16,11 @@ models, with generations of a fixed size so that every proposal is drawn before 
    distance;
 2. each later generation draws the ``population - kept`` new points from the kept ones (by weight)
    moved by a normal kernel with twice their weighted covariance (Beaumont et al. 2009), redrawn
-   until inside the prior; a new point's weight is prior / Σ_j w_j K(point | kept_j);
-3. the kept and the new points are pooled and the ``alpha`` share nearest is kept again;
+   until inside the prior;
+3. the kept and the new points are pooled and the ``alpha`` share nearest is kept again; every
+   pooled point is weighed by the prior over the mixture of all the generations' proposals
+   (``_mixture_weights``, multiple importance sampling), not by its own generation's kernel alone
+   as APMC does, whose weights collapse onto a few points in eleven dimensions;
 4. it stops when the share of new points within the previous tolerance falls to ``p_acc_min``
    (the algorithm's own convergence rule) or after ``generations``.
 
