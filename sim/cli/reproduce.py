@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "same seed in every arm (common random numbers), and each test is a paired contrast with a "
                     "Holm-adjusted paired-t CI, judged against the KPI's minimum important difference (cogov kpis): "
                     "supported / reversed / not supported / inconclusive per member, and across the members "
-                    "supported / reversed / not supported when 80%% of them agree, else depends on parameters "
+                    "supported / reversed / not supported when 80% of them agree, else depends on parameters "
                     "(or inconclusive). Writes findings.csv, findings_effects.png and FINDINGS.md into --out, and "
                     "the markdown to --findings. Resumable: rerunning the same command reuses finished runs.",
         epilog="Defaults (20 members x 14 arms x 5 replicates at the city preset) take one to two hours on two "
