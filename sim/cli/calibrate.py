@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"at most this many generations per chain (default {cal.GENERATIONS})")
     p.add_argument("--seeds", default=",".join(map(str, cal.ROOT_SEEDS)),
                    help="comma-separated root seeds, one chain each (default %(default)s)")
-    p.add_argument("--reps", type=int, default=2, help="replicates per point (default 2)")
+    p.add_argument("--reps", type=int, default=cal.REPS,
+                   help=f"replicates per point (default {cal.REPS}: each chain has its own common random numbers)")
     p.add_argument("--final-reps", type=int, default=5, help="replicates of the best point for the report (default 5)")
     p.add_argument("--parameters", help="comma-separated subset of the uncertain parameters (default: all)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="structure preset (default: the scenario's)")

@@ -65,7 +65,10 @@ from .sweep import fingerprint, run_tasks
 POPULATION = 60      # points per generation
 ALPHA = 0.5          # share of the pooled points kept after each generation
 P_ACC_MIN = 0.05     # stop when this share or fewer of a generation's new points beat the last tolerance
-GENERATIONS = 6      # at most this many generations per chain
+GENERATIONS = 5      # at most this many generations per chain
+#: Replicates per point: one, as each chain has its own common random numbers, so two chains of one
+#: replicate carry the simulation noise at the cost of one chain of two.
+REPS = 1
 ROOT_SEEDS = (1, 2)  # one chain per root seed
 
 
@@ -299,7 +302,7 @@ def _evaluate(scenario: Scenario, targets: Targets, names: list[str], points: np
 
 def run_chain(scenario: Scenario, targets: Targets, names: list[str], out: Path, seed: int,
               population: int = POPULATION, alpha: float = ALPHA, p_acc_min: float = P_ACC_MIN,
-              generations: int = GENERATIONS, reps: int = 2, executor: str = "processes",
+              generations: int = GENERATIONS, reps: int = REPS, executor: str = "processes",
               workers: int | None = None, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One APMC chain (root ``seed``) into ``out``. Returns (every point run, with its generation and
     whether it was kept at the end; the kept points with their weights)."""
@@ -347,7 +350,7 @@ def run_chain(scenario: Scenario, targets: Targets, names: list[str], out: Path,
 
 def calibrate(scenario: Scenario, targets: Targets, names: list[str], out: Path, seeds=ROOT_SEEDS,
               population: int = POPULATION, alpha: float = ALPHA, p_acc_min: float = P_ACC_MIN,
-              generations: int = GENERATIONS, reps: int = 2, final_reps: int = 5, executor: str = "processes",
+              generations: int = GENERATIONS, reps: int = REPS, final_reps: int = 5, executor: str = "processes",
               workers: int | None = None, progress: bool = True) -> dict:
     """Fit ``names`` (``section.field``) of ``scenario`` to ``targets``: one chain per root seed in
     ``seeds``; returns the ensemble, the history and the result tables."""
