@@ -95,7 +95,7 @@ def test_additive_modes_have_exactly_zero_interaction():
     assert len(vals) == 5
     assert np.allclose(vals.to_numpy(), 0.0, atol=1e-12)
     t = R.findings_table(df)
-    inter = t[t["experiment"].str.startswith("interaction: all five")]
+    inter = t[t["test"].str.startswith("interaction: all five")]
     assert len(inter) == 2
     assert np.allclose(inter["effect"], 0.0, atol=1e-12)
     assert (inter["verdict"] == "not supported").all()
@@ -108,7 +108,7 @@ def test_two_by_two_interaction_recovers_a_built_in_synergy():
     df = constructed({"devolution_only": -1.0, "resources_only": 0.5, "devolution_resources": 2.0})
     vals = R.contrast_values(df, R.DEVOLUTION_INTERACTION, "resolved_per_detected")
     assert np.allclose(vals.to_numpy(), 2.5)
-    t = R.findings_table(df).set_index(["claim_id", "experiment", "kpi"])
+    t = R.findings_table(df).set_index(["claim_id", "test", "kpi"])
     row = t.loc[(2, "interaction devolution × resources", "resolved_per_detected")]
     assert row["effect"] == pytest.approx(2.5) and row["verdict"] == "supported"
     alone = t.loc[(2, "devolution alone − baseline", "resolved_per_detected")]
@@ -356,7 +356,7 @@ def test_end_to_end_small_study_writes_every_claim_with_a_verdict_and_the_figure
     assert len(table) == sum(len(c.rows) for c in R.CLAIMS)
     assert table["verdict"].isin(R.VERDICTS).all()
     assert (table["n"] == 2).all()
-    for col in ("claim", "experiment", "kpi", "better", "claimed", "effect", "ci_low", "ci_high", "relative_effect",
+    for col in ("claim", "test", "kpi", "better", "claimed", "effect", "ci_low", "ci_high", "relative_effect",
                 "n", "verdict"):
         assert col in table.columns
     for png in (out / "findings_effects.png", findings.with_name("FINDINGS_effects.png")):

@@ -416,7 +416,7 @@ def findings_table(summaries: pd.DataFrame, claims=CLAIMS, confidence: float = 0
             finite = effects[np.isfinite(effects)]
             rows.append({
                 "claim_id": c.id, "claim": c.claim, "role": "context" if r.context else "test",
-                "test": r.experiment, "experiment": r.experiment, "contrast": contrast_text(r.weights),
+                "test": r.experiment, "contrast": contrast_text(r.weights),
                 "kpi": r.kpi, "better": "higher" if kpi.better > 0 else "lower",
                 "claimed": "better" if r.claimed > 0 else "worse",
                 "expected_sign": "+" if kpi.better * r.claimed > 0 else "-",

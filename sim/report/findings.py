@@ -20,7 +20,7 @@ VERDICT_COLORS = {"supported": "#2e7d32", "reversed": "#c62828", "not supported"
 
 def _row_label(r) -> str:
     arrow = "↑" if r["expected_sign"] == "+" else "↓"
-    return f"{r['claim_id']} · {r['kpi']} — {r['experiment']} (claim {arrow})"
+    return f"{r['claim_id']} · {r['kpi']} — {r['test']} (claim {arrow})"
 
 
 def forest_figure(table: pd.DataFrame):
@@ -102,7 +102,7 @@ def text_table(table: pd.DataFrame) -> str:
     """The findings as a plain-text table for the terminal."""
     head = ("claim", "experiment", "KPI", "claim predicts", "effect [CI]", "% of base", "MID", "members supported",
             "verdict")
-    body = [(str(r["claim_id"]), r["experiment"], f"{r['kpi']} ({'↑' if r['better'] == 'higher' else '↓'} better)",
+    body = [(str(r["claim_id"]), r["test"], f"{r['kpi']} ({'↑' if r['better'] == 'higher' else '↓'} better)",
              r["claimed"], effect_text(r), _pct(r["relative_effect"]), _num(r["mid"]), share_text(r), r["verdict"])
             for _, r in table.iterrows()]
     widths = [max(len(x[i]) for x in (head, *body)) for i in range(len(head))]
@@ -162,7 +162,7 @@ def markdown(table: pd.DataFrame, meta: dict, figure: str | None, claims, arm_te
     for _, r in table.iterrows():
         arrow = "↑" if r["better"] == "higher" else "↓"
         decided = f" ({r['decided_by']})" if r.get("decided_by") else ""
-        lines.append(f"| {r['claim_id']} | {_md_escape(r['experiment'])} | `{r['kpi']}` {arrow} | {r['claimed']} "
+        lines.append(f"| {r['claim_id']} | {_md_escape(r['test'])} | `{r['kpi']}` {arrow} | {r['claimed']} "
                      f"| {effect_text(r)} | {_pct(r['relative_effect'])} | {_num(r['mid'])} | {share_text(r) or '-'} "
                      f"| **{r['verdict']}**{decided} |")
     lines += [""]
@@ -178,7 +178,7 @@ def markdown(table: pd.DataFrame, meta: dict, figure: str | None, claims, arm_te
                   "*Tests:*", ""]
         for _, r in table[table["claim_id"] == c.id].iterrows():
             role = " *(context, not counted)*" if r["role"] == "context" else ""
-            lines.append(f"- `{r['kpi']}` ({r['better']} is better), {r['experiment']} (`{r['contrast']}`){role}: "
+            lines.append(f"- `{r['kpi']}` ({r['better']} is better), {r['test']} (`{r['contrast']}`){role}: "
                          f"the claim predicts {'a better' if r['claimed'] == 'better' else 'a worse'} value (sign "
                          f"{r['expected_sign']}); {effect_text(r)}, n = {r['n']} → **{r['verdict']}**.")
         lines += ["", f"Overall: {claim_summary(table, c.id)}.", ""]
@@ -203,11 +203,11 @@ def not_supported_paragraph(table: pd.DataFrame, claims) -> str:
             none_.append(name)
         else:
             missing = t[~ok]
-            where = [f"{k} ({e})" for k, e in zip(missing["kpi"], missing["experiment"], strict=True)]
+            where = [f"{k} ({e})" for k, e in zip(missing["kpi"], missing["test"], strict=True)]
             partial.append(f"claim {name}, not on " + _join(where))
         rev = t[t["verdict"] == "reversed"]
         if len(rev):
-            reversed_.append(f"claim {name} on " + _join([f"{k} ({e})" for k, e in zip(rev["kpi"], rev["experiment"],
+            reversed_.append(f"claim {name} on " + _join([f"{k} ({e})" for k, e in zip(rev["kpi"], rev["test"],
                                                                                       strict=True)]))
     if not (none_ or partial):
         return "At these settings the model supports every claim on every test."
@@ -238,7 +238,7 @@ def claim_summary(table: pd.DataFrame, claim_id: int) -> str:
         return f"supported ({sup} of {n} tests)"
     text = f"supported on {sup} of {n} tests" if sup else f"not supported (0 of {n} tests)"
     if len(rev):
-        text += "; reversed on " + ", ".join(f"{k} ({e})" for k, e in zip(rev["kpi"], rev["experiment"], strict=True))
+        text += "; reversed on " + ", ".join(f"{k} ({e})" for k, e in zip(rev["kpi"], rev["test"], strict=True))
     return text
 
 
