@@ -38,7 +38,7 @@ Why not pyabc: its parallel samplers accept whichever simulations finish first, 
 numpy's global state, so results depend on the executor and the machine's timing (its docs: only
 ``SingleCoreSampler`` is deterministic; ICB-DCM/pyABC#400); here proposals come from the named
 stream ``calibration`` before any run, and the runs go through the sweep engine's verified,
-resumable store (``DIR/seed1/gen1``, ...), so the same command gives the same ensemble on any
+resumable store (``DIR/seed1/gen1``, ..., ``DIR/final/ID``), so the same command gives the same ensemble on any
 executor, and an interrupted calibration resumes where it stopped.
 
 The command is ``sim.cli.calibrate``; the figures and the printed tables are ``sim.report.calibration``.
@@ -367,9 +367,12 @@ def calibrate(scenario: Scenario, targets: Targets, names: list[str], out: Path,
     best = ensemble.loc[ensemble["distance"].idxmin()]
     values = {n: float(best[n]) for n in names}
     spec = {"kind": "calibrate-final", "seed": int(seeds[0]), "values": values, "reps": final_reps}
-    final = _run_stage("best point", _point_tasks(scenario, names, np.array([[values[n] for n in names]]),
-                                                  replicate_seeds(int(seeds[0]), final_reps)),
-                       out / "final", spec, executor, workers, progress)
+    tasks = _point_tasks(scenario, names, np.array([[values[n] for n in names]]),
+                         replicate_seeds(int(seeds[0]), final_reps))
+    # one folder per best point: a calibration resumed with more generations may find another best
+    # point, and the runs of the earlier one stay valid where they are
+    final = _run_stage("best point", tasks, out / "final" / fingerprint(spec, tasks)[:10], spec, executor, workers,
+                       progress)
     table = target_table(final, targets).merge(ensemble_targets(ensemble, targets), on="id")
     return {"values": values, "ensemble": ensemble, "history": hist, "final": final, "targets": table,
             "patterns": pattern_table(final, ensemble, targets),
