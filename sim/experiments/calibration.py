@@ -65,7 +65,7 @@ from .sweep import fingerprint, run_tasks
 POPULATION = 60      # points per generation
 ALPHA = 0.5          # share of the pooled points kept after each generation
 P_ACC_MIN = 0.05     # stop when this share or fewer of a generation's new points beat the last tolerance
-GENERATIONS = 5      # at most this many generations per chain
+GENERATIONS = 10     # at most this many generations per chain (the adopted ensemble: ten, docs/CALIBRATION.md)
 #: Replicates per point: one, as each chain has its own common random numbers, so two chains of one
 #: replicate carry the simulation noise at the cost of one chain of two.
 REPS = 1
