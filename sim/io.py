@@ -83,6 +83,22 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def git_state() -> tuple[str | None, bool]:
+    """The git commit cogov runs from (None outside a checkout) and whether sim/ or scenarios/ have
+    uncommitted changes."""
+    commit = git_commit()
+    if commit is None:
+        return None, False
+    root = Path(__file__).resolve().parents[1]
+    try:
+        out = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
+                              "sim", "scenarios"],
+                             capture_output=True, text=True, timeout=5, check=False)
+        return commit, bool(out.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        return commit, False
+
+
 def versions() -> dict:
     import mesa
     import numpy

@@ -317,6 +317,8 @@ class Kpi:
             at real scale.
         daily: a column of the daily time series, not a key of ``summary()``.
         own_mid: the KPI's own minimum important difference, where its kind's does not fit.
+        group: the ``GROUPS`` family it belongs to ("" if none): KPIs of one family measure one
+            fact, so the comparison report counts the family once.
     """
 
     name: str
@@ -329,6 +331,7 @@ class Kpi:
     scales_with_population: bool
     daily: bool = False
     own_mid: Mid | None = None
+    group: str = ""
 
     def label(self, lang: str) -> str:
         return self.zh if check_lang(lang) == "zh" else self.en
@@ -344,8 +347,42 @@ class Kpi:
         return KINDS[self.kind].low, KINDS[self.kind].high
 
 
-def _kpi(name, en, zh, unit, better, kind, scales, fmt=None, daily=False) -> Kpi:
-    return Kpi(name, en, zh, unit, better, fmt or KINDS[kind].fmt, kind, scales, daily)
+def _kpi(name, en, zh, unit, better, kind, scales, fmt=None, daily=False, group="") -> Kpi:
+    return Kpi(name, en, zh, unit, better, fmt or KINDS[kind].fmt, kind, scales, daily, group=group)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A family of KPIs that measure one fact from several sides (issue 15): the comparison report
+    judges an option on the family once, not once per member. ``reason`` says why they are one fact."""
+
+    name: str
+    en: str
+    zh: str
+    reason: str
+
+    def label(self, lang: str) -> str:
+        return self.zh if check_lang(lang) == "zh" else self.en
+
+
+#: The families of ``Kpi.group``.
+GROUPS: dict[str, Group] = {g.name: g for g in (
+    Group("resolution", "Resolution", "实际解决",
+          "the resolution rate and resolution per detected case count the same resolved cases"),
+    Group("speed", "Time to resolve", "办理时效", "the median and the 90th percentile of one distribution of times"),
+    Group("containment", "Containment at the grassroots", "矛盾就地化解",
+          "where cases are resolved and how often they are passed up are one fact: a case escalated is one the "
+          "grassroots did not settle"),
+    Group("eruptions", "Eruptions", "矛盾激化", "an eruption is a petition or a collective incident"),
+    Group("trust", "Residents' trust and satisfaction", "群众信任与满意",
+          "trust and grievance move with the satisfaction of residents' cases and with their waits"),
+    Group("workforce", "Community workers' burden", "社区工作者负担",
+          "turnover follows burnout, which follows a load above 0.9, and so does rushed work"),
+    Group("departments", "Cases needing departments", "涉部门案件",
+          "resolution and satisfaction of the same cases that needed a department"),
+    Group("coordination", "Passing the buck", "推诿扯皮",
+          "a case routed to the wrong department comes back as a bounce"),
+)}
 
 
 KPIS: dict[str, Kpi] = {k.name: k for k in (
@@ -364,29 +401,38 @@ KPIS: dict[str, Kpi] = {k.name: k for k in (
     _kpi("closed_superficially", "Superficial closures (events)", "表面办结次数", "events", -1, "count", True),
     _kpi("reopened", "Reopened after superficial closure", "表面办结后重新启动", "events", -1, "count", True),
     _kpi("superficial_end", "Closed superficially", "表面办结", "cases", -1, "count", True),
-    _kpi("erupted", "Erupted (petition or incident)", "激化（上访或群体性事件）", "cases", -1, "count", True),
+    _kpi("erupted", "Erupted (petition or incident)", "激化（上访或群体性事件）", "cases", -1, "count", True,
+         group="eruptions"),
     # fading is harmless, giving up is not: no direction
     _kpi("withdrawn", "Faded or given up", "自行消散或放弃", "cases", 0, "count", True),
     # fewer open cases can mean more outcomes or more eruptions and withdrawals: no direction
     _kpi("open_end", "Still open", "仍未办结", "cases", 0, "count", True),
     # rates and times
-    _kpi("resolution_rate", "Resolution rate", "实际解决率", "share", 1, "rate", False),
-    _kpi("resolved_per_detected", "Resolved per detected case", "已发现案件解决率", "share", 1, "rate", False),
+    _kpi("resolution_rate", "Resolution rate", "实际解决率", "share", 1, "rate", False, group="resolution"),
+    _kpi("resolved_per_detected", "Resolved per detected case", "已发现案件解决率", "share", 1, "rate", False,
+         group="resolution"),
     # what an agency would report: superficial closures inflate it, so higher is not better in itself
     _kpi("closure_rate_reported", "Reported closure rate", "上报办结率", "share", 0, "rate", False),
-    _kpi("median_days_to_resolve", "Median days to resolve", "解决用时中位数", "days", -1, "days", False),
-    _kpi("p90_days_to_resolve", "90th percentile of days to resolve", "解决用时90百分位数", "days", -1, "days", False),
+    _kpi("median_days_to_resolve", "Median days to resolve", "解决用时中位数", "days", -1, "days", False,
+         group="speed"),
+    _kpi("p90_days_to_resolve", "90th percentile of days to resolve", "解决用时90百分位数", "days", -1, "days", False,
+         group="speed"),
     _kpi("median_days_to_detect", "Median days to detect", "发现用时中位数", "days", -1, "days", False),
-    _kpi("share_resolved_grassroots", "Resolved at grassroots", "基层解决占比", "share", 1, "rate", False),
+    _kpi("share_resolved_grassroots", "Resolved at grassroots", "基层解决占比", "share", 1, "rate", False,
+         group="containment"),
     # between the grassroots (better) and above the street (worse): no direction
-    _kpi("share_resolved_street", "Resolved at street", "街道解决占比", "share", 0, "rate", False),
-    _kpi("share_resolved_above_street", "Resolved above street", "街道以上解决占比", "share", -1, "rate", False),
-    _kpi("escalations", "Escalations", "逐级上报次数", "events", -1, "count", True),
-    _kpi("escalations_to_street", "Escalations to the street", "上报至街道次数", "events", -1, "count", True),
-    _kpi("escalations_to_district", "Escalations to the district", "上报至区次数", "events", -1, "count", True),
-    _kpi("escalations_to_city", "Escalations to the city", "上报至市次数", "events", -1, "count", True),
-    _kpi("bounces", "Bounces (passing the buck)", "推诿退回次数", "events", -1, "count", True),
-    _kpi("routing_accuracy", "Routing accuracy", "派单准确率", "share", 1, "rate", False),
+    _kpi("share_resolved_street", "Resolved at street", "街道解决占比", "share", 0, "rate", False, group="containment"),
+    _kpi("share_resolved_above_street", "Resolved above street", "街道以上解决占比", "share", -1, "rate", False,
+         group="containment"),
+    _kpi("escalations", "Escalations", "逐级上报次数", "events", -1, "count", True, group="containment"),
+    _kpi("escalations_to_street", "Escalations to the street", "上报至街道次数", "events", -1, "count", True,
+         group="containment"),
+    _kpi("escalations_to_district", "Escalations to the district", "上报至区次数", "events", -1, "count", True,
+         group="containment"),
+    _kpi("escalations_to_city", "Escalations to the city", "上报至市次数", "events", -1, "count", True,
+         group="containment"),
+    _kpi("bounces", "Bounces (passing the buck)", "推诿退回次数", "events", -1, "count", True, group="coordination"),
+    _kpi("routing_accuracy", "Routing accuracy", "派单准确率", "share", 1, "rate", False, group="coordination"),
     # a tool, not an outcome
     _kpi("whistles", "Whistles", "吹哨次数", "events", 0, "count", True),
     # the network acts (MODEL §12.2): whistles answered, how fast, against the pass-up route
@@ -399,15 +445,17 @@ KPIS: dict[str, Kpi] = {k.name: k for k in (
     _kpi("platform_share", "Units on the shared platform (end)", "接入共享平台的单位占比（期末）", "share", 0, "rate",
          False),
     _kpi("tie_strength_mean", "Working ties between units (end)", "单位间协作关系强度（期末）", "0-1", 1, "index", False),
-    _kpi("petitions", "Petitions", "越级上访", "cases", -1, "count", True),
-    _kpi("collective_incidents", "Collective incidents", "群体性事件", "cases", -1, "count", True),
+    _kpi("petitions", "Petitions", "越级上访", "cases", -1, "count", True, group="eruptions"),
+    _kpi("collective_incidents", "Collective incidents", "群体性事件", "cases", -1, "count", True, group="eruptions"),
     _kpi("backlog_end", "Long-pending cases at city level (end)", "积案数（期末）", "cases", -1, "count", True),
-    _kpi("trust_mean_end", "Residents' trust (end)", "居民信任度（期末）", "0-1", 1, "index", False),
-    _kpi("grievance_mean_end", "Residents' grievance (end)", "居民怨气（期末）", "0-1", -1, "index", False),
-    _kpi("satisfaction_mean", "Satisfaction", "群众满意度", "0-1", 1, "index", False),
+    _kpi("trust_mean_end", "Residents' trust (end)", "居民信任度（期末）", "0-1", 1, "index", False, group="trust"),
+    _kpi("grievance_mean_end", "Residents' grievance (end)", "居民怨气（期末）", "0-1", -1, "index", False,
+         group="trust"),
+    _kpi("satisfaction_mean", "Satisfaction", "群众满意度", "0-1", 1, "index", False, group="trust"),
     _kpi("dept_resolution_rate", "Resolution rate, cases needing departments", "涉部门案件解决率", "share", 1, "rate",
-         False),
-    _kpi("dept_satisfaction", "Satisfaction, cases needing departments", "涉部门案件满意度", "0-1", 1, "index", False),
+         False, group="departments"),
+    _kpi("dept_satisfaction", "Satisfaction, cases needing departments", "涉部门案件满意度", "0-1", 1, "index", False,
+         group="departments"),
     _kpi("community_resolution_gap", "Resolution gap between communities (p90 − p10)",
          "社区间解决率差距（90与10百分位之差）", "share", -1, "rate", False),
     # the calibration targets as the model measures them (C1, C3, C4, C5, C8, C10, C13): matched to
@@ -439,12 +487,15 @@ KPIS: dict[str, Kpi] = {k.name: k for k in (
     # capacity would be a cost too, but in this model utilisation is floored by administration
     # and patrols, and the outcomes are judged by their own KPIs. (Was 0 in the report, -1 in
     # reproduce.)
-    _kpi("worker_utilisation_mean", "Community workers' load", "社区工作者负荷", "share", -1, "rate", False),
-    _kpi("worker_turnover", "Community worker turnover", "社区工作者流失率", "per worker-year", -1, "per_year", False),
+    _kpi("worker_utilisation_mean", "Community workers' load", "社区工作者负荷", "share", -1, "rate", False,
+         group="workforce"),
+    _kpi("worker_turnover", "Community worker turnover", "社区工作者流失率", "per worker-year", -1, "per_year", False,
+         group="workforce"),
     _kpi("staff_turnover", "Street and department staff turnover", "街道与部门人员流失率", "per staff-year", -1,
          "per_year", False),
     # rushed work (MODEL §12.3): real work finished with less than it needs, because the handler was overloaded
-    _kpi("rushed_share", "Work finished in a rush", "超负荷赶工办结占比", "share", -1, "rate", False),
+    _kpi("rushed_share", "Work finished in a rush", "超负荷赶工办结占比", "share", -1, "rate", False,
+         group="workforce"),
     # inputs: judge them by cost_per_resolved and the outcomes
     _kpi("person_days", "Staff days on cases", "办案人天", "person-days", 0, "count", True),
     _kpi("budget", "Budget spent", "财政支出", "yuan", 0, "yuan", True),
@@ -507,18 +558,13 @@ RUN_TABLE: tuple[str, ...] = (
     "satisfaction_mean", "dept_resolution_rate", "dept_satisfaction", "worker_utilisation_mean", "worker_turnover",
     "person_days", "budget", "cost_per_resolved")
 
-#: The comparison report's KPI table (``cogov compare``), in order.
+#: The comparison report's KPI table (``cogov compare``), in order: the members of a ``GROUPS`` family
+#: together, as the report judges them together.
 REPORT_KPIS: tuple[str, ...] = (
     "resolution_rate", "median_days_to_resolve", "share_resolved_grassroots", "share_resolved_street",
     "share_resolved_above_street", "escalations", "petitions", "collective_incidents", "trust_mean_end",
-    "satisfaction_mean", "worker_utilisation_mean", "worker_turnover", "cost_per_resolved", "closure_rate_reported",
-    "dept_resolution_rate", "bounces")
-
-#: KPIs with a paragraph of their own in the comparison report's summary (the scorecard counts
-#: every KPI of ``REPORT_KPIS`` with a direction).
-REPORT_SUMMARY_KPIS: tuple[str, ...] = (
-    "resolution_rate", "median_days_to_resolve", "share_resolved_grassroots", "escalations", "petitions",
-    "collective_incidents", "trust_mean_end", "satisfaction_mean", "cost_per_resolved")
+    "satisfaction_mean", "worker_utilisation_mean", "worker_turnover", "cost_per_resolved", "dept_resolution_rate",
+    "dept_satisfaction", "bounces", "closure_rate_reported")
 
 #: Daily series the comparison report draws with bands.
 REPORT_SERIES: tuple[str, ...] = ("open", "resolution_rate_30d", "trust_mean")
@@ -532,6 +578,22 @@ SWEEP_KPIS: tuple[str, ...] = ("resolution_rate", "median_days_to_resolve", "esc
 #: outcomes (resolution, time, coordination, gaming, satisfaction, escalation).
 EFFECT_KPIS: tuple[str, ...] = ("resolved_per_detected", "median_days_to_resolve", "bounces", "closed_superficially",
                                 "satisfaction_mean", "escalations")
+
+
+def families(kpis) -> dict[str, list[str]]:
+    """The families of ``kpis`` that carry a direction, in order of first appearance: a family of
+    ``GROUPS`` with its members among ``kpis``, and a KPI of no family alone (named by itself). KPIs
+    with no direction stay with their family (shown, not judged); alone they are left out."""
+    out: dict[str, list[str]] = {}
+    for k in kpis:
+        if k in KPIS and (KPIS[k].group or KPIS[k].better):
+            out.setdefault(KPIS[k].group or k, []).append(k)
+    return {name: members for name, members in out.items() if any(KPIS[k].better for k in members)}
+
+
+def family_label(name: str, lang: str) -> str:
+    """The label of a family of ``families``: its group's, or its one KPI's."""
+    return GROUPS[name].label(lang) if name in GROUPS else KPIS[name].label(lang)
 
 
 def summary_kpis() -> list[str]:
@@ -556,6 +618,6 @@ def records(registry: dict) -> list[dict]:
     return out
 
 
-__all__ = ["DISTRICT_KPIS", "EFFECT_KPIS", "INFORMATION_READERS", "KINDS", "KPIS", "LEVERS", "MECHANISMS", "REPORT_KPIS", "REPORT_SERIES",
-           "REPORT_SUMMARY_KPIS", "RUN_TABLE", "SWEEP_KPIS", "UNIT_LABELS", "Kind", "Kpi", "Lever", "records",
-           "schema_field", "summary_kpis", "unit_label"]
+__all__ = ["DISTRICT_KPIS", "EFFECT_KPIS", "GROUPS", "INFORMATION_READERS", "KINDS", "KPIS", "LEVERS", "MECHANISMS",
+           "REPORT_KPIS", "REPORT_SERIES", "RUN_TABLE", "SWEEP_KPIS", "UNIT_LABELS", "Group", "Kind", "Kpi", "Lever",
+           "families", "family_label", "records", "schema_field", "summary_kpis", "unit_label"]

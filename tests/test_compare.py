@@ -101,7 +101,11 @@ def test_a_report_in_the_other_language_is_added_beside_the_first(tmp_path, caps
     zh_figs = sorted((out / "figures" / "zh").glob("*.png"))
     assert [p.name for p in zh_figs] == [p.name for p in en if p.suffix == ".png"]
     assert "基线" in (out / "report.zh.html").read_text(encoding="utf-8")
-    assert "](figures/zh/" in (out / "report.zh.md").read_text(encoding="utf-8")
+    md = (out / "report.zh.md").read_text(encoding="utf-8")
+    assert "](figures/zh/" in md
+    assert (f"cogov compare baseline whistle --reps 2 --seed 1 --days 20 --preset classroom --lang zh --out {out}"
+            in md)  # the command that makes the report again
+    assert (out / "kpis.en.csv").is_file() and (out / "kpis.zh.csv").is_file()
     assert not (out / "report.html").exists() and not (out / "report.md").exists()
     capsys.readouterr()
     assert cli_main(["compare", *SMALL[:-1], "--lang", "zh", "--out", str(out)]) == 0  # not quiet: names its files
@@ -147,8 +151,8 @@ def reports(tmp_path_factory):
     return {lang: (out / lang, write_report(comp, out / lang, lang, network)) for lang in ("en", "zh")}
 
 
-SECTIONS = ("settings", "summary", "reported-vs-real", "kpi-table", "fig-timeseries", "fig-ladder",
-            "fig-cost", "fig-reported", "fig-network")
+SECTIONS = ("summary", "ranking", "options", "tradeoffs", "caveats", "settings", "families", "reported-vs-real",
+            "kpi-table", "fig-differences", "fig-timeseries", "fig-ladder", "fig-cost", "fig-reported", "fig-network")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -159,9 +163,10 @@ def test_report_files_hold_every_section(reports, lang):
     for section in SECTIONS:
         assert f'id="{section}"' in html, section
     assert "http://" not in html and "https://" not in html and "<script" not in html  # self-contained
-    assert html.count("data:image/png;base64,") >= 5
+    assert html.count("data:image/png;base64,") >= 6
+    assert html.index('id="summary"') < html.index('id="settings"') < html.index('id="kpi-table"')  # it opens with it
     pngs = [p for p in written if p.suffix == ".png"]
-    assert len(pngs) >= 5
+    assert len(pngs) >= 6
     for p in pngs:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert p.parent == out / "figures" / lang  # the figures' labels are in the report's language
@@ -169,6 +174,53 @@ def test_report_files_hold_every_section(reports, lang):
     names = ("基线", "吹哨报到", "五治融合") if lang == "zh" else ("Baseline", "Whistle", "Five-mode")
     for name in names:
         assert name in html
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_table_file_holds_the_numbers_of_the_report(reports, lang):
+    """kpis.<lang>.csv: one row per KPI and scenario, in the KPI's own units; every level and difference it
+    holds is the one the report shows, and its verdicts are the comparison's."""
+    from sim.report.i18n import fmt_number
+    from sim.report.report import kpi_cells
+    out, written = reports[lang]
+    assert out / f"kpis.{lang}.csv" in written
+    table = pd.read_csv(out / f"kpis.{lang}.csv")
+    comp = analyse(out.parent / "runs")
+    cells = kpi_cells(comp)
+    assert len(table) == len(cells.kpis) * len(comp.names)
+    md = (out / f"report.{lang}.md").read_text(encoding="utf-8")
+    shown = 0
+    for r in table.itertuples():
+        c = cells.cells[(r.scenario, r.kpi)]
+        if np.isfinite(r.mean):  # the best of a row is starred and bold: **★ 47.0** [...]
+            level = fmt_number(r.kpi, r.mean, lang, digits=c.level_digits)
+            assert f"{level} [" in md or f"★ {level}** [" in md, (r.kpi, r.scenario)
+        if not r.reference and np.isfinite(r.diff):
+            assert f"Δ {fmt_number(r.kpi, r.diff, lang, signed=True, digits=c.digits)} [" in md, (r.kpi, r.scenario)
+            shown += 1
+    assert shown >= 20
+    judged = comp.diffs.set_index(["scenario", "kpi"])["verdict"]
+    options = table[~table["reference"]]
+    assert list(options["verdict"]) == [judged[(s, k)] for s, k in zip(options["scenario"], options["kpi"],
+                                                                       strict=True)]
+
+
+def test_the_table_is_also_written_as_xlsx_where_openpyxl_is_installed(reports):
+    pytest.importorskip("openpyxl")  # not a dependency of cogov
+    out, written = reports["en"]
+    assert out / "kpis.en.xlsx" in written
+    pd.testing.assert_frame_equal(pd.read_excel(out / "kpis.en.xlsx"), pd.read_csv(out / "kpis.en.csv"))
+
+
+def test_the_report_names_its_version_and_commit(reports):
+    from sim import __version__
+    from sim.io import git_commit
+    out, _ = reports["en"]
+    for name in ("report.en.html", "report.en.md"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert f"cogov {__version__}" in text
+        commit = git_commit()
+        assert (commit in text) if commit else ("not run from a git checkout" in text)
 
 
 def _is_chinese(ch: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from pathlib import Path
 
@@ -14,7 +15,8 @@ def add_parser(sub) -> None:
     cmp_ = sub.add_parser("compare", help="compare reform scenarios: KPI table, figures, report (zh/en)",
                           description="Run scenarios side by side on common random numbers (replicate r has the "
                                       "same seed in every scenario) and write report.<lang>.html and report.<lang>.md "
-                                      "(figures in figures/<lang>/), beside the report in the other language if "
+                                      "(figures in figures/<lang>/) with the KPI table as kpis.<lang>.csv (and .xlsx "
+                                      "where openpyxl is installed), beside the report in the other language if "
                                       "there is one. With no scenario, compares the built-in reform set at the "
                                       "city preset.")
     cmp_.add_argument("scenarios", nargs="*", metavar="SCENARIO",
@@ -83,6 +85,16 @@ def cmd_compare(args) -> int:
         return fail(str(exc))
 
 
+def command_line(args, out: Path) -> str:
+    """The ``cogov compare`` command that makes this comparison's report again: its scenarios and every
+    option that changes a number or the report (not how the runs execute), defaults included."""
+    words = ["cogov", "compare", *args.scenarios, "--reps", str(args.reps), "--seed", str(args.seed)]
+    for option in ("days", "preset"):
+        if getattr(args, option) is not None:
+            words += [f"--{option}", str(getattr(args, option))]
+    return shlex.join([*words, "--lang", args.lang, "--out", str(out)])
+
+
 def _run_and_report(args, scenarios, out: Path) -> int:
     """Run (or resume) the comparison in ``out`` and write its report in ``args.lang``; the exit code."""
     from ..experiments.compare import analyse, run_comparison
@@ -105,7 +117,7 @@ def _run_and_report(args, scenarios, out: Path) -> int:
     first = scenarios[0].model_copy(update={"seed": replicate_seeds(args.seed, args.reps)[0]})
     network = network_snapshot(CoGovernanceModel(first).run())  # one run (the first scenario, replicate 0)
     try:
-        written = write_report(comp, out, args.lang, network)
+        written = write_report(comp, out, args.lang, network, command_line(args, out))
     except OSError as exc:
         return fail(f"--out {out}: cannot write the report: {exc}")
     if not args.quiet:
@@ -113,4 +125,5 @@ def _run_and_report(args, scenarios, out: Path) -> int:
         print(f"{len(scenarios)} scenarios x {args.reps} replicates in {time.perf_counter() - t0:.0f} s "
               f"({report.skipped} runs reused)")
         print_written("report", written, (".html", ".md"))
+        print_written("table", written, (".csv", ".xlsx"))
     return 0

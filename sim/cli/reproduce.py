@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -83,30 +82,13 @@ def in_cogov_repository(cwd: Path) -> bool:
         return False
 
 
-def _git_state() -> tuple[str | None, bool]:
-    """The git commit cogov runs from (None outside a checkout) and whether sim/ or scenarios/ have
-    uncommitted changes."""
-    from ..io import git_commit
-    commit = git_commit()
-    if commit is None:
-        return None, False
-    root = Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
-                              "sim", "scenarios"],
-                             capture_output=True, text=True, timeout=5, check=False)
-        return commit, bool(out.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        return commit, False
-
-
 def main(argv: list[str] | None = None) -> int:
     """``cogov reproduce [options]``; returns the exit code (0 ok, 1 failed runs, 2 bad option, 130 interrupted)."""
     from ..experiments.claims import (CLAIMS, DEFAULT_MEMBERS, analyse, arm_names, arm_text, build_study,
                                       record_timing, run_study, small_note, study_spec, study_tasks)
     from ..experiments.ensemble import default_posterior_path
     from ..experiments.sweep import fingerprint
-    from ..io import OutputError, check_writable, folder_lock
+    from ..io import OutputError, check_writable, folder_lock, git_state
     from ..memory import MemoryNeedError, check_memory
     from ..report.findings import text_table, write_findings
 
@@ -170,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(f"reproduce: {who}{len(first)} arms x {args.reps} replicates at the {args.preset} preset, "
               f"{first[0].days} days, root seed {args.seed} -> {out}/", file=sys.stderr)
-    commit, dirty = _git_state()  # the code the runs start with
+    commit, dirty = git_state()  # the code the runs start with
     try:
         check_memory(first[0], runs_at_once(args.executor, args.workers, args.scheduler), f"--preset {args.preset}")
         with folder_lock(out, COMMAND):

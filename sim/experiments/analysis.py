@@ -3,6 +3,8 @@ be re-analysed without re-running it."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -36,6 +38,40 @@ def paired_ci(values, confidence: float = 0.95) -> tuple[float, float, float, in
         return mean, float("nan"), float("nan"), n
     half = t_half_width(float(d.std(ddof=1)), n, confidence)
     return mean, mean - half, mean + half, n
+
+
+def verdict(ci_low: float, ci_high: float, better: int, claimed: int, mid: float = 0.0) -> str:
+    """The verdict of one test in one parameter set, from its confidence interval.
+
+    Args:
+        ci_low, ci_high: the effect's confidence interval, in the KPI's units.
+        better: +1 if a higher KPI is better, -1 if lower is better.
+        claimed: +1 if the claim says the effect is better, -1 if it says worse.
+        mid: the KPI's minimum important difference, in its units (``registry.Mid.of``).
+
+    Returns:
+        "supported" if the interval lies entirely beyond the MID on the claimed side, "reversed" if
+        entirely beyond it on the other side, "not supported" if it lies within ±MID (an effect too
+        small to matter, established), "inconclusive" otherwise (it crosses an edge of the MID, or
+        is undefined).
+    """
+    if better not in (1, -1) or claimed not in (1, -1):
+        raise ValueError(f"better and claimed must be +1 or -1 (got {better}, {claimed})")
+    try:
+        lo, hi, m = float(ci_low), float(ci_high), abs(float(mid))
+    except (TypeError, ValueError):
+        return "inconclusive"
+    if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(m)):
+        return "inconclusive"
+    expected = better * claimed  # the sign the effect must have, in the KPI's units
+    a, b = sorted((lo * expected, hi * expected))
+    if a > m:
+        return "supported"
+    if b < -m:
+        return "reversed"
+    if a >= -m and b <= m:
+        return "not supported"
+    return "inconclusive"
 
 
 def kpi_columns(summaries: pd.DataFrame, parameters: list[str]) -> list[str]:
@@ -150,7 +186,7 @@ def group_stats(summaries: pd.DataFrame, by: str, kpis: list[str], confidence: f
 def paired_differences(summaries: pd.DataFrame, by: str, reference, kpis: list[str],
                        confidence: float = 0.95) -> pd.DataFrame:
     """Each group's difference from ``reference``, paired by replicate (common random numbers):
-    mean difference, paired-t confidence interval, and whether the interval contains zero."""
+    mean difference and paired-t confidence interval (judged by ``compare.judge``)."""
     rows = []
     ref = summaries[summaries[by] == reference].set_index("replicate")
     for name, grp in summaries.groupby(by, sort=False):
@@ -161,8 +197,7 @@ def paired_differences(summaries: pd.DataFrame, by: str, reference, kpis: list[s
             n = len(d)
             mean = float(d.mean()) if n else float("nan")
             half = t_half_width(float(d.std(ddof=1)), n, confidence) if n > 1 else float("nan")
-            rows.append({by: name, "kpi": kpi, "n": n, "diff": mean, "ci_low": mean - half, "ci_high": mean + half,
-                         "within_noise": bool(n > 1 and (mean - half) <= 0 <= (mean + half))})
+            rows.append({by: name, "kpi": kpi, "n": n, "diff": mean, "ci_low": mean - half, "ci_high": mean + half})
     return pd.DataFrame(rows)
 
 

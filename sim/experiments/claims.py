@@ -37,7 +37,7 @@ import pandas as pd
 from ..io import atomic_write_bytes
 from ..params import Scenario, load_scenario
 from ..registry import KPIS
-from .analysis import paired_ci
+from .analysis import paired_ci, verdict
 from .compare import compare_tasks
 from .store import SweepStore
 from .sweep import fingerprint, run_tasks
@@ -259,40 +259,6 @@ def arm_names(claims=CLAIMS) -> list[str]:
 # ------------------------------------------------------------------------------------------------
 # Pure analysis: verdicts and contrasts on tables
 # ------------------------------------------------------------------------------------------------
-
-
-def verdict(ci_low: float, ci_high: float, better: int, claimed: int, mid: float = 0.0) -> str:
-    """The verdict of one test in one parameter set, from its confidence interval.
-
-    Args:
-        ci_low, ci_high: the effect's confidence interval, in the KPI's units.
-        better: +1 if a higher KPI is better, -1 if lower is better.
-        claimed: +1 if the claim says the effect is better, -1 if it says worse.
-        mid: the KPI's minimum important difference, in its units (``registry.Mid.of``).
-
-    Returns:
-        "supported" if the interval lies entirely beyond the MID on the claimed side, "reversed" if
-        entirely beyond it on the other side, "not supported" if it lies within ±MID (an effect too
-        small to matter, established), "inconclusive" otherwise (it crosses an edge of the MID, or
-        is undefined).
-    """
-    if better not in (1, -1) or claimed not in (1, -1):
-        raise ValueError(f"better and claimed must be +1 or -1 (got {better}, {claimed})")
-    try:
-        lo, hi, m = float(ci_low), float(ci_high), abs(float(mid))
-    except (TypeError, ValueError):
-        return "inconclusive"
-    if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(m)):
-        return "inconclusive"
-    expected = better * claimed  # the sign the effect must have, in the KPI's units
-    a, b = sorted((lo * expected, hi * expected))
-    if a > m:
-        return "supported"
-    if b < -m:
-        return "reversed"
-    if a >= -m and b <= m:
-        return "not supported"
-    return "inconclusive"
 
 
 def ensemble_verdict(member_verdicts) -> tuple[str, dict]:

@@ -1,10 +1,16 @@
-"""The comparison report: which reform does better, on what, and how sure we are.
+"""The comparison report: which option does better than the reference, on what, and how sure we are.
 
 ``write_report`` writes ``report.<lang>.md`` (figures beside it in ``figures/<lang>/``: their labels
-are in the report's language) and ``report.<lang>.html`` (one self-contained file: figures as data
-URIs, inline CSS, for Chinese an embedded subset of the CJK font; no external resource), so the
-English and the Chinese report of one comparison live side by side in one folder. Every sentence of
-the summary is computed from the tables of a ``Comparison``; the wording comes from ``sim.report.i18n``.
+are in the report's language), ``report.<lang>.html`` (one self-contained file: figures as data
+URIs, inline CSS, for Chinese an embedded subset of the CJK font; no external resource) and the KPI
+table as ``kpis.<lang>.csv`` (and ``kpis.<lang>.xlsx`` where ``openpyxl`` is installed), so the
+English and the Chinese report of one comparison live side by side in one folder.
+
+The report opens with an executive summary: the options ranked, what each changes, their trade-offs
+and the caveats of the study. Every sentence is computed from the tables of a ``Comparison``, whose
+verdicts (``sim.experiments.compare``: better, worse, no important difference, uncertain, against
+each KPI's minimum important difference, families of KPIs counted once) the report only words; the
+wording comes from ``sim.report.i18n``.
 
 Files are written into a temporary folder inside ``out`` and moved into place one by one with
 ``os.replace``, so an interrupted report leaves no half-written file.
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib.util
 import io
 import math
 import os
@@ -25,17 +32,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from ..registry import KINDS, KPIS, REPORT_KPIS, REPORT_SUMMARY_KPIS, check_lang
+from ..registry import GROUPS, KINDS, KPIS, LEVERS, REPORT_KPIS, check_lang, families, family_label
 from .i18n import cjk_font, display_width, fmt_number, join, kpi_header, kpi_kind, kpi_label, scenario_label, t
 
-FIGURE_FILES = ("timeseries.png", "ladder.png", "cost.png", "reported.png", "network.png")
+FIGURE_FILES = ("differences.png", "timeseries.png", "ladder.png", "cost.png", "reported.png", "network.png")
 
 
 def report_files(lang: str) -> tuple[str, str]:
     """The names of the report in ``lang``: (Markdown, HTML), e.g. ("report.en.md", "report.en.html")."""
     check_lang(lang)
     return f"report.{lang}.md", f"report.{lang}.html"
+
+
+def table_files(lang: str) -> tuple[str, str]:
+    """The names of the KPI table of the report in ``lang``: (CSV, XLSX), e.g. ("kpis.en.csv", "kpis.en.xlsx")."""
+    check_lang(lang)
+    return f"kpis.{lang}.csv", f"kpis.{lang}.xlsx"
 
 
 def figures_folder(lang: str) -> str:
@@ -48,24 +62,17 @@ def _better(kpi: str) -> int:
     return KPIS[kpi].better if kpi in KPIS else 0
 
 
-# ------------------------------------------------------------------------------------------------
-# reading the tables
-# ------------------------------------------------------------------------------------------------
-
 def _finite(*values) -> bool:
     return all(v is not None and isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v)
                for v in values)
 
 
-def _verdict(n, diff, lo, hi, better: int) -> str:
-    """better / worse / noise (CI contains 0) / up / down (no direction of better) / unknown (no CI)."""
-    if not (_finite(n, diff, lo, hi) and n >= 2):
-        return "unknown"
-    if lo <= 0 <= hi:
-        return "noise"
-    if better == 0:
-        return "up" if diff > 0 else "down"
-    return "better" if diff * better > 0 else "worse"
+# ------------------------------------------------------------------------------------------------
+# the KPI table
+# ------------------------------------------------------------------------------------------------
+
+#: The mark after a difference in the text tables, by verdict (``sim.experiments.compare.change``).
+MARKS = {"better": " ✓", "worse": " ✗", "same": " ≈", "uncertain": " ?"}
 
 
 @dataclass
@@ -79,6 +86,7 @@ class Cell:
     dlo: float = float("nan")
     dhi: float = float("nan")
     n: int = 0
+    mid: float = float("nan")   # the KPI's minimum important difference, in its units
     verdict: str = "unknown"
     best: bool = False
     digits: int | None = None   # decimals of the difference (more when its interval is narrow)
@@ -117,7 +125,8 @@ class Table:
 
 
 def kpi_cells(comp) -> Table:
-    """Means, CIs, paired differences and verdicts of every KPI and scenario, and the best of each row."""
+    """Means, CIs, paired differences, MIDs and verdicts of every KPI and scenario, and the best of each
+    row (where the KPI has a direction and some option differs clearly)."""
     names = list(comp.names)
     stats = comp.stats.set_index(["scenario", "kpi"])
     diffs = comp.diffs.set_index(["scenario", "kpi"])
@@ -136,7 +145,7 @@ def kpi_cells(comp) -> Table:
             if (name, kpi) in diffs.index:
                 d = diffs.loc[(name, kpi)]
                 c.diff, c.dlo, c.dhi, c.n = float(d["diff"]), float(d["ci_low"]), float(d["ci_high"]), int(d["n"])
-                c.verdict = _verdict(c.n, c.diff, c.dlo, c.dhi, better)
+                c.mid, c.verdict = float(d["mid"]), str(d["verdict"])
             table.cells[(name, kpi)] = c
         means = np.array([table.cells[(nm, kpi)].mean for nm in names], dtype=float)
         row_digits = level_digits(kpi, means)
@@ -147,9 +156,8 @@ def kpi_cells(comp) -> Table:
             c = table.cells[(name, kpi)]
             c.level_digits = row_digits
             c.digits = max(needs) if needs else row_digits
-        others = [table.cells[(nm, kpi)].verdict for nm in names[1:]]
-        all_noise = bool(others) and all(v == "noise" for v in others)
-        if better and len(names) > 1 and np.isfinite(means).any() and not all_noise:
+        clear = any(table.cells[(nm, kpi)].verdict in ("better", "worse") for nm in names[1:])
+        if better and clear and np.isfinite(means).any():
             score = np.where(np.isfinite(means), means * better, -np.inf)
             top = score.max()
             if not np.allclose(score[np.isfinite(score)], top, rtol=1e-9, atol=1e-12):  # not all equal
@@ -159,81 +167,197 @@ def kpi_cells(comp) -> Table:
     return table
 
 
+def table_frame(comp, table: Table, lang: str) -> pd.DataFrame:
+    """The KPI table as one row per KPI and scenario, in the KPIs' own units (rates as shares 0-1) and
+    at full precision, with the intervals the report shows (cut to the values a KPI can take): the
+    table written beside the report (``kpis.<lang>.csv``)."""
+    ref = table.names[0]
+    rows = []
+    for k in table.kpis:
+        for nm in table.names:
+            c = table.cells[(nm, k)]
+            rows.append({"kpi": k, "label": kpi_label(k, lang), "family": family_label(KPIS[k].group, lang)
+                         if KPIS[k].group else "", "unit": KPIS[k].unit, "better": _better(k), "scenario": nm,
+                         "scenario_label": scenario_label(nm, lang), "reference": nm == ref, "n": c.n,
+                         "mean": c.mean, "ci_low": c.lo, "ci_high": c.hi, "diff": c.diff, "diff_ci_low": c.dlo,
+                         "diff_ci_high": c.dhi, "mid": c.mid, "verdict": "" if nm == ref else c.verdict})
+    return pd.DataFrame(rows)
+
+
 # ------------------------------------------------------------------------------------------------
 # the summary, computed from the tables
 # ------------------------------------------------------------------------------------------------
 
 @dataclass
 class Summary:
-    overview: list[str]
-    scorecard: list[str]
-    kpis: list[str]
-    reported: list[str]
+    """The report's prose, each part a list of sentences or list items."""
 
-
-def _val(kpi, v, lang, digits=None):
-    return fmt_number(kpi, v, lang, unit=True, digits=digits)
+    lead: list[str]                    # how the options are ranked, what "clearly" means
+    ranking: list[str]                 # one item per option, best first
+    options: list[tuple[str, str]]     # (scenario, its description and what it changes), the reference first
+    tradeoffs: list[str]
+    caveats: list[str]
+    families: list[str]                # one paragraph per family of KPIs
+    reported: list[str]                # the gap between reported and real resolution
 
 
 def _dif(kpi, v, lang, digits=None):
     return fmt_number(kpi, v, lang, signed=True, unit=True, diff=True, digits=digits)
 
 
-def _ci_clause(kpi, lo, hi, lang, digits=None, signed=True) -> str:
+def _ci_clause(kpi, lo, hi, lang, signed=True) -> str:
     """" (95% CI lo to hi)", or nothing when there is no interval (one replicate)."""
     if not _finite(lo, hi):
         return ""
-    return t("sum.ci", lang).format(lo=fmt_number(kpi, lo, lang, signed=signed, digits=digits),
-                                    hi=fmt_number(kpi, hi, lang, signed=signed, digits=digits))
+    return t("sum.ci", lang).format(lo=fmt_number(kpi, lo, lang, signed=signed),
+                                    hi=fmt_number(kpi, hi, lang, signed=signed))
 
 
 def _paren(text: str, inner: str, lang: str) -> str:
     return f"{text} ({inner})" if lang == "en" else f"{text}（{inner}）"
 
 
-def _kpi_sentences(kpi: str, table: Table, lang: str) -> list[str]:
-    names, ref = table.names, table.names[0]
-    better = _better(kpi)
-    label = kpi_label(kpi, lang)
-    cells = {nm: table.cells[(nm, kpi)] for nm in names}
-    means = np.array([cells[nm].mean for nm in names], dtype=float)
-    rc = cells[ref]
-    if not np.isfinite(rc.mean) or np.isfinite(means).sum() < 2:
-        return [t("sum.kpi_missing", lang).format(kpi=label)]
-    finite = means[np.isfinite(means)]
-    if np.allclose(finite, finite[0], rtol=1e-12, atol=1e-12):
-        return [t("sum.kpi_all_equal", lang).format(kpi=label, value=_val(kpi, finite[0], lang, rc.level_digits))]
-    score = np.where(np.isfinite(means), means * better, -np.inf)
-    leader = names[int(np.argmax(score))]
-    lab = scenario_label
-    out = []
-    if leader != ref and score[names.index(leader)] > rc.mean * better:
-        c = cells[leader]
-        # "worse" is possible only when some replicates lack the KPI (the paired mean then differs)
-        verdict = {"better": "sum.verdict_clear", "noise": "sum.verdict_noise",
-                   "worse": "sum.verdict_unclear"}.get(c.verdict, "sum.verdict_unknown")
-        out.append(t("sum.kpi_leader", lang).format(
-            kpi=label, leader=lab(leader, lang), value=_val(kpi, c.mean, lang, c.level_digits), ref=lab(ref, lang),
-            ref_value=_val(kpi, rc.mean, lang, rc.level_digits), diff=_dif(kpi, c.diff, lang, c.digits),
-            ci=_ci_clause(kpi, c.dlo, c.dhi, lang, c.digits), verdict=t(verdict, lang)))
+def _sentence_join(parts: list[str], lang: str) -> str:
+    return (" " if lang == "en" else "").join(parts)
+
+
+def _diff_text(kpi: str, diff: float, lo: float, hi: float, lang: str, digits: int | None) -> str:
+    """"+2.3 pp [−3.8, +8.4]": a paired difference and its interval (if it has one)."""
+    ci = ""
+    if _finite(lo, hi):
+        ci = (f" [{fmt_number(kpi, lo, lang, signed=True, digits=digits)}, "
+              f"{fmt_number(kpi, hi, lang, signed=True, digits=digits)}]")
+    return _dif(kpi, diff, lang, digits) + ci
+
+
+def _evidence(kpi: str, c: Cell, lang: str) -> str:
+    """"Bounces −21 [−46, +3.5]": a KPI's paired difference and its interval."""
+    return f"{kpi_label(kpi, lang)} {_diff_text(kpi, c.diff, c.dlo, c.dhi, lang, c.digits)}"
+
+
+def _family_evidence(row, table: Table, lang: str, named: bool = True) -> str:
+    """A family's verdict for one option in words: the member that shows it (both sides of a mixed
+    family), after the family's name where it has members of its own (``named``)."""
+    cell = table.cells[(row["scenario"], row["kpi"])]
+    if row["verdict"] == "mixed":
+        text = t("sum.mixed_item", lang).format(
+            better=_evidence(row["kpi"], cell, lang),
+            worse=_evidence(row["against"], table.cells[(row["scenario"], row["against"])], lang))
     else:
-        rest = [nm for nm in names[1:] if np.isfinite(cells[nm].mean)]
-        best = max(rest, key=lambda nm: cells[nm].mean * better)
-        c = cells[best]
-        out.append(t("sum.kpi_ref_leads", lang).format(
-            kpi=label, ref=lab(ref, lang), ref_value=_val(kpi, rc.mean, lang, rc.level_digits), best=lab(best, lang),
-            value=_val(kpi, c.mean, lang, c.level_digits), diff=_dif(kpi, c.diff, lang, c.digits),
-            ci=_ci_clause(kpi, c.dlo, c.dhi, lang, c.digits)))
-    groups = {"better": [], "worse": [], "noise": []}
-    for nm in names[1:]:
-        c = cells[nm]
-        if c.verdict in ("better", "worse"):
-            groups[c.verdict].append(_paren(lab(nm, lang), _dif(kpi, c.diff, lang, c.digits), lang))
-        elif c.verdict == "noise":
-            groups["noise"].append(lab(nm, lang))
-    for group, items in groups.items():
-        if items:
-            out.append(t(f"sum.group_{group}", lang).format(ref=lab(ref, lang), items=join(items, lang)))
+        text = _evidence(row["kpi"], cell, lang)
+    if named and row["family"] in GROUPS:
+        return f"{family_label(row['family'], lang)}{'：' if lang == 'zh' else ': '}{text}"
+    return text
+
+
+def _count(items: list[str], lang: str) -> str:
+    """"2 (a; b)", or "none"."""
+    if not items:
+        return t("sum.none", lang)
+    return t("sum.count_list", lang).format(n=len(items), items=join(items, lang))
+
+
+def _ranking(comp, table: Table, lang: str) -> list[str]:
+    """One item per option, best first: its rank and the families it is clearly better and worse on."""
+    fam = comp.families
+    tied = comp.ranking["rank"].duplicated(keep=False)
+    out = []
+    for (_, r), is_tied in zip(comp.ranking.iterrows(), tied, strict=True):
+        mine = fam[fam["scenario"] == r["scenario"]]
+
+        def items(verdict, mine=mine):
+            return [_family_evidence(row, table, lang) for _, row in mine[mine["verdict"] == verdict].iterrows()]
+        parts = [t("rank.better", lang).format(items=_count(items("better"), lang)),
+                 t("rank.worse", lang).format(items=_count(items("worse"), lang))]
+        if r["mixed"]:
+            parts.append(t("rank.mixed", lang).format(items=_count(items("mixed"), lang)))
+        parts.append(t("rank.rest", lang).format(same=r["same"], uncertain=r["uncertain"], n=len(mine)))
+        out.append(t("rank.row", lang).format(rank=r["rank"], s=scenario_label(r["scenario"], lang),
+                                              tied=t("rank.tied", lang) if is_tied else "",
+                                              parts=t("list.clause", lang).join(parts)))
+    return out
+
+
+def _value(v) -> str:
+    return f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+
+
+def _options(comp, lang: str) -> list[tuple[str, str]]:
+    """(scenario, text) for each scenario: its description, and for an option what it changes against
+    the reference: levers (the registry's label and the cost or risk it carries), schedule entries and
+    other settings."""
+    out = []
+    for i, sc in enumerate(comp.scenarios):
+        name = comp.names[i]
+        text = t("opt.description", lang).format(text=sc.get("description") or t("opt.no_description", lang))
+        if i == 0:
+            out.append((name, text))
+            continue
+        items = []
+        for _, c in comp.changes[comp.changes["scenario"] == sc["name"]].iterrows():
+            if c["kind"] == "lever":
+                lever = LEVERS[c["name"]]
+                item = t("opt.lever", lang).format(lever=lever.label(lang), before=_value(c["before"]),
+                                                   after=_value(c["after"]), cost=lever.cost(lang))
+                items.append(t("opt.from_day", lang).format(day=c["day"], item=item) if c["day"] > 0 else item)
+            else:
+                items.append(t("opt.setting", lang).format(setting=c["name"], before=_value(c["before"]),
+                                                           after=_value(c["after"])))
+        changes = (t("opt.changes", lang).format(items=t("list.clause", lang).join(items)) if items
+                   else t("opt.no_changes", lang))
+        out.append((name, _sentence_join([text, changes], lang)))
+    return out
+
+
+def _tradeoffs(comp, lang: str) -> list[str]:
+    """Options clearly better on some family and clearly worse on another, and mixed families."""
+    fam, out = comp.families, []
+    for name in comp.ranking["scenario"]:
+        mine = fam[fam["scenario"] == name]
+        better = [family_label(f, lang) for f in mine.loc[mine["verdict"] == "better", "family"]]
+        worse = [family_label(f, lang) for f in mine.loc[mine["verdict"] == "worse", "family"]]
+        if better and worse:
+            out.append(t("trade.row", lang).format(s=scenario_label(name, lang), better=join(better, lang),
+                                                   worse=join(worse, lang)))
+        for _, row in mine[mine["verdict"] == "mixed"].iterrows():
+            out.append(t("trade.mixed", lang).format(s=scenario_label(name, lang),
+                                                     family=family_label(row["family"], lang),
+                                                     better=kpi_label(row["kpi"], lang),
+                                                     worse=kpi_label(row["against"], lang)))
+    return out or [t("trade.none", lang)]
+
+
+def _mid_text(kpi: str, c: Cell, lang: str) -> str:
+    return fmt_number(kpi, c.mid, lang, unit=True, diff=True, digits=c.digits)
+
+
+def _families(comp, table: Table, lang: str) -> list[str]:
+    """One paragraph per family of KPIs: its members with their MIDs, the reference's levels, and the
+    options by verdict with the member that shows it."""
+    ref = table.names[0]
+    sep = t("list.clause", lang)
+    out = []
+    for family, members in families(table.kpis).items():
+        cells = {k: table.cells[(ref, k)] for k in members}
+        levels = sep.join(f"{kpi_label(k, lang)} {fmt_number(k, c.mean, lang, unit=True, digits=c.level_digits)}"
+                          for k, c in cells.items())
+        fields = dict(family=family_label(family, lang), ref=scenario_label(ref, lang), levels=levels)
+        if family in GROUPS:
+            parts = [t("fam.head", lang).format(members=sep.join(
+                t("fam.member", lang).format(kpi=kpi_label(k, lang), mid=_mid_text(k, cells[k], lang))
+                for k in members if _better(k)), **fields)]
+        else:
+            parts = [t("fam.head_one", lang).format(mid=_mid_text(family, cells[family], lang), **fields)]
+        rows = comp.families[comp.families["family"] == family]
+        for verdict in ("better", "worse", "mixed", "same", "uncertain", "unknown"):
+            mine = rows[rows["verdict"] == verdict]
+            if mine.empty:
+                continue
+            items = [scenario_label(r["scenario"], lang) if verdict == "same" else
+                     _paren(scenario_label(r["scenario"], lang), _family_evidence(r, table, lang, named=False), lang)
+                     for _, r in mine.iterrows()]
+            parts.append(t(f"fam.{verdict}", lang).format(ref=scenario_label(ref, lang), items=join(items, lang)))
+        out.append(_sentence_join(parts, lang))
     return out
 
 
@@ -269,65 +393,40 @@ def _gap_sentences(comp, lang: str) -> list[str]:
                                                  ci=_ci_clause(k, max(r["ci_low"], 0.0), r["ci_high"], lang,  # gap >= 0
                                                                signed=False)))
     if len(names) > 1 and comp.reps >= 2:
-        pd_ = comp.gap_diffs
-        groups = {"narrower": [], "wider": [], "noise": []}
-        for _, row in pd_[pd_["scenario"] != ref].iterrows():
-            v = _verdict(row["n"], row["diff"], row["ci_low"], row["ci_high"], -1)
+        groups = {"better": [], "worse": [], "same": [], "uncertain": []}
+        for _, row in comp.gap_diffs[comp.gap_diffs["scenario"] != ref].iterrows():
             item = lab(row["scenario"], lang)
             digits = diff_digits(k, row["ci_low"], row["ci_high"])
-            if v in ("better", "worse"):
-                groups["narrower" if v == "better" else "wider"].append(
-                    _paren(item, _dif(k, row["diff"], lang, digits), lang))
-            elif v == "noise":
-                groups["noise"].append(item)
+            if row["verdict"] in ("better", "worse", "uncertain"):
+                item = _paren(item, _diff_text(k, row["diff"], row["ci_low"], row["ci_high"], lang, digits), lang)
+            if row["verdict"] in groups:
+                groups[row["verdict"]].append(item)
         for group, items in groups.items():
             if items:
-                out.append(t(f"sum.gap_{group}", lang).format(ref=lab(ref, lang), items=join(items, lang)))
+                out.append(t(f"sum.gap_{group}", lang).format(ref=lab(ref, lang), items=join(items, lang),
+                                                              mid=fmt_number(k, comp.gap_diffs["mid"].max(), lang,
+                                                                             unit=True, diff=True)))
     return out
 
 
 def summarise(comp, lang: str, table: Table | None = None) -> Summary:
-    """The plain-language summary: overview, scorecard per scenario, one paragraph per main KPI,
+    """The plain-language summary: ranking, options, trade-offs, caveats, one paragraph per family of KPIs,
     and the gap between reported and real resolution. Every sentence is computed from ``comp``."""
     check_lang(lang)
     table = table or kpi_cells(comp)
-    names, ref = table.names, table.names[0]
-    lab = scenario_label
-    directed = [k for k in table.kpis if _better(k)]
-    overview, scorecard = [], []
-    if len(names) < 2:
-        overview.append(t("sum.only_reference", lang).format(ref=lab(ref, lang)))
-    else:
-        if comp.reps < 2:
-            overview.append(t("sum.one_rep", lang))
-        counts = {}
-        for nm in names[1:]:
-            v = {k: table.cells[(nm, k)].verdict for k in directed}
-            b = [kpi_label(k, lang) for k in directed if v[k] == "better"]
-            w = [kpi_label(k, lang) for k in directed if v[k] == "worse"]
-            noise = sum(1 for k in directed if v[k] == "noise")
-            counts[nm] = (len(b), len(w), noise)
-            if comp.reps >= 2:
-                def count(items):
-                    return (t("sum.count_list", lang).format(n=len(items), items=join(items, lang)) if items
-                            else t("sum.count", lang).format(n=0))
-                scorecard.append(t("sum.scorecard_row", lang).format(
-                    s=lab(nm, lang), better=count(b), worse=count(w), noise=t("sum.count", lang).format(n=noise)))
-        if comp.reps >= 2:
-            best = max(names[1:], key=lambda nm: (counts[nm][0] - counts[nm][1], counts[nm][0]))
-            b, w, k = counts[best]
-            if b > 0:
-                overview.append(t("sum.overview_best", lang).format(best=lab(best, lang), ref=lab(ref, lang), b=b,
-                                                                    n=len(directed), w=w, k=k))
-            else:
-                overview.append(t("sum.overview_none", lang).format(ref=lab(ref, lang), n=len(directed)))
-    kpis = []
-    if len(names) > 1:
-        for kpi in REPORT_SUMMARY_KPIS:
-            if kpi in table.kpis:
-                kpis.append(" ".join(_kpi_sentences(kpi, table, lang)) if lang == "en"
-                            else "".join(_kpi_sentences(kpi, table, lang)))
-    return Summary(overview, scorecard, kpis, _gap_sentences(comp, lang))
+    ref = scenario_label(table.names[0], lang)
+    caveats = [t(f"caveat.{key}", lang).format(ref=ref, **values) for key, values in comp.caveats]
+    if len(table.names) < 2:
+        return Summary([t("sum.only_reference", lang).format(ref=ref)], [], _options(comp, lang), [], caveats, [],
+                       _gap_sentences(comp, lang))
+    lead = [t("rank.lead", lang).format(ref=ref, n=len(families(table.kpis)))]
+    if comp.reps < 2:
+        return Summary(lead, [], _options(comp, lang), [], caveats, _families(comp, table, lang),
+                       _gap_sentences(comp, lang))
+    if not comp.ranking["better"].any():
+        lead.append(t("rank.none_better", lang).format(ref=ref))
+    return Summary(lead, _ranking(comp, table, lang), _options(comp, lang), _tradeoffs(comp, lang), caveats,
+                   _families(comp, table, lang), _gap_sentences(comp, lang))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -335,7 +434,8 @@ def summarise(comp, lang: str, table: Table | None = None) -> Summary:
 # ------------------------------------------------------------------------------------------------
 
 def _cell_texts(kpi: str, c: Cell, ref: bool, lang: str) -> tuple[str, str]:
-    """("mean [lo, hi]", "Δ +d [a, b]") of a cell (the second empty for the reference)."""
+    """("mean [lo, hi]", "Δ +d [a, b] ✓") of a cell (the second empty for the reference); the mark
+    after the difference is its verdict's (``MARKS``)."""
     if not np.isfinite(c.mean):
         return t("table.na", lang), ""
     d = c.level_digits
@@ -348,9 +448,7 @@ def _cell_texts(kpi: str, c: Cell, ref: bool, lang: str) -> tuple[str, str]:
     if _finite(c.dlo, c.dhi):
         second += (f" [{fmt_number(kpi, c.dlo, lang, signed=True, digits=c.digits)}, "
                    f"{fmt_number(kpi, c.dhi, lang, signed=True, digits=c.digits)}]")
-    if c.verdict == "noise":
-        second += "°"
-    return first, second
+    return first, second + MARKS.get(c.verdict, "")
 
 
 def _pad(text: str, width: int, right: bool = False) -> str:
@@ -402,8 +500,7 @@ def kpi_table_text(comp, lang: str, width: int | None = None) -> str:
                 lines.append(_pad("", label_w) + "".join(_pad(texts[(nm, k)][1], col_w[nm], right=True)
                                                          for nm in block))
         lines.append("")
-    lines.append(f"* {t('table.reference', lang)}{'. ' if lang == 'en' else '。'}" + t("table.note", lang).format(
-        reps=comp.reps, ref=scenario_label(ref, lang)))
+    lines.append(f"* {t('table.reference', lang)}{'. ' if lang == 'en' else '。'}" + _table_note(comp, lang))
     return "\n".join(lines)
 
 
@@ -411,7 +508,9 @@ def kpi_table_text(comp, lang: str, width: int | None = None) -> str:
 # the report's parts
 # ------------------------------------------------------------------------------------------------
 
-def _settings(comp, lang: str) -> list[tuple[str, str]]:
+def _settings(comp, lang: str, command: str | None) -> list[tuple[str, str]]:
+    """(label, value) of the run settings and of where the report comes from: the code's version and
+    git commit, and the command that makes it again."""
     ref = comp.names[0]
     items = []
     for i, nm in enumerate(comp.names):
@@ -426,20 +525,31 @@ def _settings(comp, lang: str) -> list[tuple[str, str]]:
     except KeyError:
         preset = str(comp.preset)
     sep = "; " if lang == "en" else "；"
-    return [(t("settings.scenarios", lang), sep.join(items)),
+    commit = comp.code.get("git_commit")
+    if commit is None:
+        commit = t("settings.commit_unknown", lang)
+    elif comp.code.get("git_dirty"):
+        commit += t("settings.commit_dirty", lang)
+    rows = [(t("settings.scenarios", lang), sep.join(items)),
             (t("settings.reps", lang), str(comp.reps)),
             (t("settings.days", lang), f"{comp.days:,}"),
             (t("settings.preset", lang), preset),
             (t("settings.seed", lang), str(comp.seed)),
-            (t("settings.method", lang), t("settings.method_text", lang).format(ref=scenario_label(ref, lang)))]
+            (t("settings.method", lang), t("settings.method_text", lang).format(ref=scenario_label(ref, lang))),
+            (t("settings.version", lang), f"cogov {comp.code.get('cogov') or t('table.na', lang)}"),
+            (t("settings.commit", lang), commit)]
+    if command:
+        rows.append((t("settings.command", lang), command))
+    return rows
 
 
 def _figures(comp, lang: str, network) -> list[tuple[str, object, str]]:
-    """(file name, figure, caption) of each figure."""
+    """(file name, figure, caption) of each figure, numbered in order."""
     from . import figures as F
     ref = scenario_label(comp.names[0], lang)
     fields = dict(days=comp.days, reps=comp.reps, ref=ref)
-    out = [("timeseries.png", F.timeseries_bands(comp, lang), t("cap.bands", lang).format(**fields)),
+    out = [("differences.png", F.differences(comp, lang), t("cap.differences", lang).format(**fields)),
+           ("timeseries.png", F.timeseries_bands(comp, lang), t("cap.bands", lang).format(**fields)),
            ("ladder.png", F.escalation_ladder(comp, lang), t("cap.ladder", lang).format(**fields)),
            ("cost.png", F.cost_effectiveness(comp, lang), t("cap.cost", lang).format(**fields)),
            ("reported.png", F.reported_vs_real(comp, lang), t("cap.reported", lang).format(**fields))]
@@ -447,11 +557,35 @@ def _figures(comp, lang: str, network) -> list[tuple[str, object, str]]:
         out.append(("network.png", F.org_network(network, lang),
                     t("cap.network", lang).format(scenario=scenario_label(network.scenario, lang), seed=network.seed,
                                                   day=network.day)))
-    return out
+    return [(name, fig, t("fig.number", lang).format(n=i) + caption) for i, (name, fig, caption) in enumerate(out, 1)]
 
 
-def _sentence_join(parts: list[str], lang: str) -> str:
-    return (" " if lang == "en" else "").join(parts)
+@dataclass
+class Part:
+    """A part of the report before the KPI table: a heading (``level`` 2 or 3) and its blocks, each
+    ("p", text), ("lead", text), ("ul", items) or ("dl", [(term, text)]); a list item is a text or a
+    (strong, text) pair."""
+
+    id: str
+    level: int
+    title: str
+    blocks: list[tuple[str, object]]
+
+
+def _parts(comp, lang: str, summary: Summary, command: str | None) -> list[Part]:
+    ref = comp.names[0]
+    options = [(scenario_label(nm, lang) + (_paren("", t("settings.reference", lang), lang) if nm == ref else ""),
+                text) for nm, text in summary.options]
+    parts = [Part("summary", 2, t("section.summary", lang), [("lead", _sentence_join(summary.lead, lang))]),
+             Part("ranking", 3, t("section.ranking", lang), [("ul", summary.ranking)]),
+             Part("options", 3, t("section.options", lang), [("ul", options)]),
+             Part("tradeoffs", 3, t("section.tradeoffs", lang), [("ul", summary.tradeoffs)]),
+             Part("caveats", 3, t("section.caveats", lang), [("ul", summary.caveats)]),
+             Part("settings", 2, t("section.settings", lang), [("dl", _settings(comp, lang, command))]),
+             Part("families", 2, t("section.families", lang), [("ul", summary.families)]),
+             Part("reported-vs-real", 3, t("section.reported", lang),
+                  [("p", _sentence_join(summary.reported, lang))])]
+    return [p for p in parts if all(content for _, content in p.blocks)]
 
 
 # ---- Markdown ------------------------------------------------------------------------------------
@@ -460,27 +594,31 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(comp, lang: str, table: Table, summary: Summary, figures: list[tuple[str, str]]) -> str:
+def _md_item(item, lang: str) -> str:
+    return f"**{item[0]}**{'：' if lang == 'zh' else ': '}{item[1]}" if isinstance(item, tuple) else item
+
+
+def render_markdown(comp, lang: str, table: Table, summary: Summary, figures: list[tuple[str, str]],
+                    command: str | None = None) -> str:
     """The report as Markdown; ``figures`` are (relative path, caption)."""
     ref = table.names[0]
-    L = [f"# {t('report.title', lang)}", "", t("report.generated", lang), "", f"## {t('section.settings', lang)}", ""]
-    L += [f"- **{k}**: {v}" if lang == "en" else f"- **{k}**：{v}" for k, v in _settings(comp, lang)]
-    L += ["", f"## {t('section.summary', lang)}", ""]
-    if summary.overview:
-        L += [_sentence_join(summary.overview, lang), ""]
-    if summary.scorecard:
-        L += [f"### {t('section.scorecard', lang)}", ""] + [f"- {s}" for s in summary.scorecard] + [""]
-    if summary.kpis:
-        L += [f"### {t('section.kpis', lang)}", ""] + [f"- {s}" for s in summary.kpis] + [""]
-    if summary.reported:
-        L += [f"### {t('section.reported', lang)}", "", _sentence_join(summary.reported, lang), ""]
+    L = [f"# {t('report.title', lang)}", "", t("report.generated", lang), ""]
+    for part in _parts(comp, lang, summary, command):
+        L += [f"{'#' * part.level} {part.title}", ""]
+        for kind, content in part.blocks:
+            if kind == "dl":
+                L += [f"- **{k}**: {v}" if lang == "en" else f"- **{k}**：{v}" for k, v in content] + [""]
+            elif kind == "ul":
+                L += [f"- {_md_item(x, lang)}" for x in content] + [""]
+            else:
+                L += [content, ""]
     L += [f"## {t('section.table', lang)}", ""]
-    head = [t("table.kpi", lang), t("table.better", lang)] + [
+    head = [t("table.kpi", lang), t("table.better", lang), t("table.mid", lang)] + [
         scenario_label(nm, lang) + (f" ({t('table.reference', lang)})" if nm == ref else "") for nm in table.names]
     L.append("| " + " | ".join(_md_escape(h) for h in head) + " |")
-    L.append("|" + "---|" * 2 + "---:|" * len(table.names))
+    L.append("|" + "---|" * 2 + "---:|" * (len(table.names) + 1))
     for k in table.kpis:
-        row = [kpi_header(k, lang), _better_text(k, lang)]
+        row = [kpi_header(k, lang), _better_text(k, lang), _mid_text(k, table.cells[(ref, k)], lang)]
         for nm in table.names:
             c = table.cells[(nm, k)]
             a, b = _cell_texts(k, c, nm == ref, lang)
@@ -489,14 +627,19 @@ def render_markdown(comp, lang: str, table: Table, summary: Summary, figures: li
                 a = f"**★ {num}** {rest}".rstrip()
             row.append(a + (f"<br>{b}" if b else ""))
         L.append("| " + " | ".join(_md_escape(x) for x in row) + " |")
-    L += ["", t("table.note", lang).format(reps=comp.reps, ref=scenario_label(ref, lang)), "",
-          f"## {t('section.figures', lang)}", ""]
+    L += ["", _table_note(comp, lang), "", f"## {t('section.figures', lang)}", ""]
     for path, caption in figures:
         if path:
             L += [f"![{caption}]({path})", "", f"*{caption}*", ""]
         else:
             L += [f"*{caption}*", ""]
     return "\n".join(L)
+
+
+def _table_note(comp, lang: str) -> str:
+    csv_name, xlsx_name = table_files(lang)
+    files = csv_name + (f", {xlsx_name}" if _can_write_xlsx() else "")
+    return t("table.note", lang).format(reps=comp.reps, ref=scenario_label(comp.names[0], lang), files=files)
 
 
 def _better_text(kpi: str, lang: str) -> str:
@@ -507,7 +650,7 @@ def _better_text(kpi: str, lang: str) -> str:
 # ---- HTML ----------------------------------------------------------------------------------------
 
 CSS = """
-:root { --ink: #1f2328; --muted: #656d76; --line: #d0d7de; --better: #1a7f37; --worse: #cf222e; --bg: #f6f8fa; }
+:root { --ink: #1f2328; --muted: #656d76; --line: #d0d7de; --better: #0072b2; --worse: #b84a00; --bg: #f6f8fa; }
 * { box-sizing: border-box; }
 body { margin: 0; color: var(--ink); background: #fff; line-height: 1.55;
        font-family: FONT_STACK; }
@@ -521,6 +664,7 @@ dl.settings dt { font-weight: 600; color: var(--muted); }
 dl.settings dd { margin: 0; }
 p.lead { font-size: 1.08em; background: var(--bg); border-left: 4px solid #0969da; padding: 10px 14px; }
 ul.findings li { margin: 0.35em 0; }
+ul.caveats { border-left: 4px solid #e69f00; background: #fdf6e7; padding: 8px 14px 8px 2em; }
 .table-wrap { overflow-x: auto; border: 1px solid var(--line); border-radius: 6px; }
 table.kpi { border-collapse: collapse; font-size: 0.86em; min-width: 100%; }
 table.kpi th, table.kpi td { padding: 6px 9px; border-bottom: 1px solid var(--line); vertical-align: top; }
@@ -535,9 +679,9 @@ table.kpi tbody tr:nth-child(even) td { background: #fbfcfd; }
 .delta { display: block; font-size: 0.92em; }
 .delta.better { color: var(--better); }
 .delta.worse { color: var(--worse); }
-.delta.noise, .delta.unknown, .delta.up, .delta.down { color: var(--muted); }
+.delta.same, .delta.uncertain, .delta.unknown, .delta.up, .delta.down { color: var(--muted); }
 td.best .mean { font-weight: 700; }
-td.best { background: #eef8f0 !important; }
+td.best { background: #eaf3fa !important; }
 .note { color: var(--muted); font-size: 0.88em; }
 figure { margin: 28px 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; }
@@ -572,37 +716,52 @@ def _font_face(text: str) -> tuple[str, str]:
             f"font-display: block; }}\n", '"cogov-cjk"')
 
 
-def render_html(comp, lang: str, table: Table, summary: Summary, figures: list[tuple[bytes | None, str, str]]) -> str:
+def _html_item(item, lang: str) -> str:
+    e = html.escape
+    return f"<strong>{e(item[0])}</strong>{'：' if lang == 'zh' else ': '}{e(item[1])}" if isinstance(item, tuple) \
+        else e(item)
+
+
+def _html_parts(parts: list[Part], lang: str) -> list[str]:
+    """Each level-2 part a ``<section>`` with its id, each level-3 part a heading with its id inside it."""
+    e = html.escape
+    body, open_ = [], False
+    for part in parts:
+        if part.level == 2:
+            body.append(("</section>" if open_ else "") + f'<section id="{part.id}"><h2>{e(part.title)}</h2>')
+            open_ = True
+        else:
+            body.append(f'<h3 id="{part.id}">{e(part.title)}</h3>')
+        for kind, content in part.blocks:
+            if kind == "dl":
+                body.append('<dl class="settings">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in content)
+                            + "</dl>")
+            elif kind == "ul":
+                body.append(f'<ul class="findings {part.id}">' + "".join(f"<li>{_html_item(x, lang)}</li>" for x in content)
+                            + "</ul>")
+            else:
+                body.append(f'<p class="{kind}">{e(content)}</p>')
+    return body + (["</section>"] if open_ else [])
+
+
+def render_html(comp, lang: str, table: Table, summary: Summary, figures: list[tuple[bytes | None, str, str]],
+                command: str | None = None) -> str:
     """The report as one self-contained HTML page; ``figures`` are (PNG bytes or None, id, caption)."""
     e = html.escape
     ref = table.names[0]
-    body = [f"<h1>{e(t('report.title', lang))}</h1>", f'<p class="generated">{e(t("report.generated", lang))}</p>',
-            f'<section id="settings"><h2>{e(t("section.settings", lang))}</h2><dl class="settings">']
-    body += [f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in _settings(comp, lang)]
-    body.append("</dl></section>")
-    body.append(f'<section id="summary"><h2>{e(t("section.summary", lang))}</h2>')
-    if summary.overview:
-        body.append(f'<p class="lead">{e(_sentence_join(summary.overview, lang))}</p>')
-    if summary.scorecard:
-        body.append(f'<h3>{e(t("section.scorecard", lang))}</h3><ul class="findings">'
-                    + "".join(f"<li>{e(s)}</li>" for s in summary.scorecard) + "</ul>")
-    if summary.kpis:
-        body.append(f'<h3>{e(t("section.kpis", lang))}</h3><ul class="findings">'
-                    + "".join(f"<li>{e(s)}</li>" for s in summary.kpis) + "</ul>")
-    if summary.reported:
-        body.append(f'<h3 id="reported-vs-real">{e(t("section.reported", lang))}</h3>'
-                    f"<p>{e(_sentence_join(summary.reported, lang))}</p>")
-    body.append("</section>")
+    body = [f"<h1>{e(t('report.title', lang))}</h1>", f'<p class="generated">{e(t("report.generated", lang))}</p>']
+    body += _html_parts(_parts(comp, lang, summary, command), lang)
     body.append(f'<section id="kpi-table"><h2>{e(t("section.table", lang))}</h2><div class="table-wrap">'
                 f'<table class="kpi"><thead><tr><th class="kpi">{e(t("table.kpi", lang))}</th>'
-                f'<th class="kpi">{e(t("table.better", lang))}</th>')
+                f'<th class="kpi">{e(t("table.better", lang))}</th><th>{e(t("table.mid", lang))}</th>')
     for nm in table.names:
         extra = f'<br><span class="ci">{e(t("table.reference", lang))}</span>' if nm == ref else ""
         cls = ' class="ref-col"' if nm == ref else ""
         body.append(f"<th{cls}>{e(scenario_label(nm, lang))}{extra}</th>")
     body.append("</tr></thead><tbody>")
     for k in table.kpis:
-        body.append(f'<tr><td class="kpi">{e(kpi_header(k, lang))}</td><td class="dir">{e(_better_text(k, lang))}</td>')
+        body.append(f'<tr><td class="kpi">{e(kpi_header(k, lang))}</td><td class="dir">{e(_better_text(k, lang))}</td>'
+                    f'<td class="num ci">{e(_mid_text(k, table.cells[(ref, k)], lang))}</td>')
         for nm in table.names:
             c = table.cells[(nm, k)]
             a, b = _cell_texts(k, c, nm == ref, lang)
@@ -616,8 +775,7 @@ def render_html(comp, lang: str, table: Table, summary: Summary, figures: list[t
                 cell += f'<span class="delta {c.verdict}">{e(b)}</span>'
             body.append(f'<td class="{" ".join(cls)}">{cell}</td>')
         body.append("</tr>")
-    body.append(f'</tbody></table></div><p class="note">'
-                f'{e(t("table.note", lang).format(reps=comp.reps, ref=scenario_label(ref, lang)))}</p></section>')
+    body.append(f'</tbody></table></div><p class="note">{e(_table_note(comp, lang))}</p></section>')
     body.append(f'<section id="figures"><h2>{e(t("section.figures", lang))}</h2>')
     for png, fig_id, caption in figures:
         if png is None:
@@ -644,14 +802,21 @@ def render_html(comp, lang: str, table: Table, summary: Summary, figures: list[t
 # writing
 # ------------------------------------------------------------------------------------------------
 
-def write_report(comp, out: Path, lang: str, network=None) -> list[Path]:
-    """Write ``out/report.<lang>.md`` with its figures in ``out/figures/<lang>/*.png`` and the
-    self-contained ``out/report.<lang>.html``, in ``lang`` ("en" or "zh"); returns the written paths.
+def _can_write_xlsx() -> bool:
+    """Whether ``openpyxl`` (which pandas writes XLSX with) is installed; cogov does not depend on it."""
+    return importlib.util.find_spec("openpyxl") is not None
+
+
+def write_report(comp, out: Path, lang: str, network=None, command: str | None = None) -> list[Path]:
+    """Write ``out/report.<lang>.md`` with its figures in ``out/figures/<lang>/*.png``, the
+    self-contained ``out/report.<lang>.html`` and the KPI table ``out/kpis.<lang>.csv`` (and
+    ``.xlsx`` where openpyxl is installed), in ``lang`` ("en" or "zh"); returns the written paths.
     The report in the other language, if any, is left as it is.
 
     ``network``: the ``metrics.NetworkSnapshot`` of one run (for the organisational network figure),
-    or None to leave that figure out. Files are written atomically: to a temporary folder inside ``out``,
-    then moved in one by one.
+    or None to leave that figure out. ``command``: the command line that makes the report, which it
+    quotes (none if None). Files are written atomically: to a temporary folder inside ``out``, then
+    moved in one by one.
     """
     from .figures import save
 
@@ -661,6 +826,7 @@ def write_report(comp, out: Path, lang: str, network=None) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     md_name, html_name = report_files(lang)
+    csv_name, xlsx_name = table_files(lang)
     fig_dir = figures_folder(lang)
     tmp = Path(tempfile.mkdtemp(prefix=".cogov-report-", dir=out))
     try:
@@ -675,8 +841,16 @@ def write_report(comp, out: Path, lang: str, network=None) -> list[Path]:
         if network is None:
             md_figs.append(("", t("cap.network_missing", lang)))
             html_figs.append((None, "network", t("cap.network_missing", lang)))
-        (tmp / md_name).write_text(render_markdown(comp, lang, table, summary, md_figs), encoding="utf-8")
-        (tmp / html_name).write_text(render_html(comp, lang, table, summary, html_figs), encoding="utf-8")
+        (tmp / md_name).write_text(render_markdown(comp, lang, table, summary, md_figs, command), encoding="utf-8")
+        (tmp / html_name).write_text(render_html(comp, lang, table, summary, html_figs, command), encoding="utf-8")
+        frame = table_frame(comp, table, lang)
+        frame.to_csv(tmp / csv_name, index=False)
+        tables = [csv_name]
+        if _can_write_xlsx():
+            frame.to_excel(tmp / xlsx_name, index=False)
+            tables.append(xlsx_name)
+        else:  # the table of an earlier report, written where openpyxl was installed, would be stale
+            (out / xlsx_name).unlink(missing_ok=True)
         figures = out / fig_dir
         figures.mkdir(parents=True, exist_ok=True)
         written = []
@@ -686,7 +860,7 @@ def write_report(comp, out: Path, lang: str, network=None) -> list[Path]:
         for name in FIGURE_FILES:  # a figure of an earlier report in this language that this one does not have
             if figures / name not in written:
                 (figures / name).unlink(missing_ok=True)
-        for name in (md_name, html_name):
+        for name in (*tables, md_name, html_name):
             os.replace(tmp / name, out / name)
             written.append(out / name)
         return written
@@ -695,5 +869,4 @@ def write_report(comp, out: Path, lang: str, network=None) -> list[Path]:
 
 
 __all__ = ["figures_folder", "kpi_cells", "kpi_table_text", "render_html", "render_markdown", "report_files",
-           "summarise", "write_report"]
-
+           "summarise", "table_files", "table_frame", "write_report"]
