@@ -55,7 +55,7 @@ def style(lang: str):
             log.setLevel(level)
 
 
-def _figure_function(fn):
+def figure_function(fn):
     """Build the figure inside the language's style, and draw it once there so that every text
     (tick labels too, which are made at draw time) has its font."""
     @wraps(fn)
@@ -67,7 +67,7 @@ def _figure_function(fn):
     return wrapper
 
 
-def _new_figure(figsize) -> Figure:
+def new_figure(figsize) -> Figure:
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -104,14 +104,14 @@ def _thousands(ax, axis: str = "y") -> None:
 # (a) time series with bands
 # ------------------------------------------------------------------------------------------------
 
-@_figure_function
+@figure_function
 def timeseries_bands(comp, lang: str = "en") -> Figure:
     """Backlog (open cases), 30-day resolution rate and mean trust over time: one line per
     scenario (mean of replicates) with its 95% band."""
     bands = comp.bands
     columns = [c for c in REPORT_SERIES if c in bands["column"].unique()]
     colors = scenario_colors(comp.names)
-    fig = _new_figure((11, 3.0 * max(len(columns), 1) + 1.2))
+    fig = new_figure((11, 3.0 * max(len(columns), 1) + 1.2))
     axes = fig.subplots(max(len(columns), 1), 1, sharex=True, squeeze=False)[:, 0]
     for ax, col in zip(axes, columns, strict=False):  # one empty panel when there is no column
         scale = 100.0 if col == "resolution_rate_30d" else 1.0
@@ -175,14 +175,14 @@ def ladder_shares(summaries: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return parts.groupby("scenario", sort=False).mean().reindex(names)
 
 
-@_figure_function
+@figure_function
 def escalation_ladder(comp, lang: str = "en") -> Figure:
     """Where the cases ended, per scenario: stacked shares of all cases (resolved at grassroots,
     street, above street; closed superficially; erupted; withdrawn; still open), means over
     replicates."""
     shares = ladder_shares(comp.summaries, comp.names) * 100.0
     n = len(comp.names)
-    fig = _new_figure((11, 0.55 * n + 2.6))
+    fig = new_figure((11, 0.55 * n + 2.6))
     ax = fig.subplots()
     y = np.arange(n)[::-1]
     left = np.zeros(n)
@@ -287,11 +287,11 @@ def _scatter_ci(fig: Figure, ax, comp, xkpi: str, ykpi: str, xscale: float, ysca
     return xs, ys, [scenario_label(nm, lang) for nm in comp.names], [colors[nm] for nm in comp.names]
 
 
-@_figure_function
+@figure_function
 def cost_effectiveness(comp, lang: str = "en") -> Figure:
     """Cost per resolved case (y) against resolution rate (x): one point per scenario, 95% CIs
     both ways, labelled."""
-    fig = _new_figure((9, 6.5))
+    fig = new_figure((9, 6.5))
     ax = fig.subplots()
     xs, ys, labels, colors = _scatter_ci(fig, ax, comp, "resolution_rate", "cost_per_resolved", 100.0, 1.0, lang)
     if len(xs) and np.isfinite(xs[0]) and np.isfinite(ys[0]):
@@ -309,11 +309,11 @@ def cost_effectiveness(comp, lang: str = "en") -> Figure:
     return fig
 
 
-@_figure_function
+@figure_function
 def reported_vs_real(comp, lang: str = "en") -> Figure:
     """The closure rate an agency would report (y) against the real resolution rate (x), with
     the line y = x and 95% CIs, labelled."""
-    fig = _new_figure((8, 7.2))
+    fig = new_figure((8, 7.2))
     ax = fig.subplots()
     xs, ys, labels, colors = _scatter_ci(fig, ax, comp, "resolution_rate", "closure_rate_reported", 100.0, 100.0,
                                          lang)
@@ -427,7 +427,7 @@ def levels_axis(ax, lang: str, xmax: float = 1.03, labelsize=None) -> None:
     ax.tick_params(axis="y", length=0, labelsize=labelsize)
 
 
-@_figure_function
+@figure_function
 def org_network(snapshot, lang: str = "en", max_edges_platform: int = 0, max_edges_community: int = 1500) -> Figure:
     """The organisational network of one run (a ``metrics.NetworkSnapshot``), by level (city,
     district, street, community), each unit coloured by the open cases it holds that day (grey: no
@@ -438,7 +438,7 @@ def org_network(snapshot, lang: str = "en", max_edges_platform: int = 0, max_edg
     nodes, edges = snapshot.nodes, snapshot.edges
     pos = network_layout(nodes)
     n_comm = int((nodes["kind"] == "community").sum())
-    fig = _new_figure((13, 7.5))
+    fig = new_figure((13, 7.5))
     ax = fig.subplots()
     platform = (edges["source"] == "platform") | (edges["target"] == "platform")
     community = edges["source"].str.startswith("community:") | edges["target"].str.startswith("community:")
