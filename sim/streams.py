@@ -42,6 +42,8 @@ STREAM_NAMES = (
     # the experiments' own draws, from their root seed (not the model's)
     "calibration",    # the calibration's proposals, one generator per generation (sim.experiments.calibration)
     "ensemble",       # which calibrated parameter sets are the members of a study (sim.experiments.ensemble)
+    "futures",        # the deep uncertainties' Latin hypercube of a robustness study (sim.experiments.robust)
+    "frontier",       # the multi-objective search's sampler (sim.experiments.frontier)
 )
 
 

@@ -1,7 +1,7 @@
 """The ``cogov`` command. Thin: it parses, calls the package, prints.
 
 One module per command: ``run``, ``validate``, ``scenarios``, ``levers``, ``kpis``, ``sweep``
-(with ``results`` and ``sensitivity``), ``compare``, ``cache``, and, with parsers of their own, ``app``,
+(with ``results`` and ``sensitivity``), ``compare``, ``robust``, ``frontier``, ``cache``, and, with parsers of their own, ``app``,
 ``calibrate``, ``reproduce`` and ``bench``; ``common`` holds what they share (the error line,
 interruption, failed runs, the progress bar, the lines naming written files). Command modules
 import the model, the experiments and the report inside their command functions, so that
@@ -30,7 +30,7 @@ DELEGATED = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import cache, compare, kpis, levers, run, scenarios, sweep, validate
+    from . import cache, compare, frontier, kpis, levers, robust, run, scenarios, sweep, validate
 
     p = argparse.ArgumentParser(
         prog="cogov",
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for add in (run.add_parser, validate.add_parser, scenarios.add_parser, levers.add_parser, kpis.add_parser,
                 sweep.add_parser, sweep.add_results_parser, sweep.add_sensitivity_parser, compare.add_parser,
-                cache.add_parser):
+                robust.add_parser, frontier.add_parser, cache.add_parser):
         add(sub)
     # these commands are handed whole to their own module's main() (see main); listed here for --help
     for name, text in DELEGATED.items():

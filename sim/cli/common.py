@@ -105,6 +105,17 @@ def check_days(days: int | None, command: str | None = None) -> int | None:
     return None
 
 
+def check_extra(modules: tuple[str, ...], extra: str, command: str | None = None) -> int | None:
+    """2 (after the error line) if an optional library of ``pip install 'cogov[EXTRA]'`` is missing, else None."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        return fail(f"needs {', '.join(missing)}, which is not installed: pip install 'cogov[{extra}]' "
+                    f"(or, from a clone, pip install -e '.[{extra}]')", command)
+    return None
+
+
 def aligned(rows: list[list[str]]) -> str:
     """Rows of cells as a table with aligned columns (CJK characters take two columns); a rule
     under the first row."""

@@ -78,7 +78,7 @@ def style(lang: str, size: float = 10.0):
             log.setLevel(level)
 
 
-def _figure_function(fn):
+def figure_function(fn):
     """Build the figure inside the language's style at the report's font size, and draw it once there
     so that every text (tick labels too, which are made at draw time) has its font and size."""
     @wraps(fn)
@@ -90,7 +90,7 @@ def _figure_function(fn):
     return wrapper
 
 
-def _new_figure(figsize) -> Figure:
+def new_figure(figsize) -> Figure:
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -170,7 +170,7 @@ def _in_mids(d: pd.DataFrame) -> pd.DataFrame:
                          "verdict": d["verdict"].to_numpy()}, index=d["kpi"].to_numpy())
 
 
-@_figure_function
+@figure_function
 def differences(comp, lang: str = "en") -> Figure:
     """Forest plot of each option's paired differences from the reference with their 95% CIs, one
     panel per option, one row per KPI with a direction (families together, each under its name), in
@@ -180,7 +180,7 @@ def differences(comp, lang: str = "en") -> Figure:
     rows = _forest_rows([k for k in REPORT_KPIS if k in set(comp.diffs["kpi"])], lang)
     ncols = 1 if len(options) <= 1 else 2 if len(options) <= 4 else 3
     nrows = max(int(np.ceil(len(options) / ncols)), 1)
-    fig = _new_figure((4.5 + 4.3 * ncols, nrows * (0.36 * len(rows) + 1.3) + 1.6))
+    fig = new_figure((4.5 + 4.3 * ncols, nrows * (0.36 * len(rows) + 1.3) + 1.6))
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
     y = np.arange(len(rows))[::-1]
     data = {nm: _in_mids(comp.diffs[comp.diffs["scenario"] == nm]) for nm in options}
@@ -239,14 +239,14 @@ def differences(comp, lang: str = "en") -> Figure:
 # (b) time series with bands
 # ------------------------------------------------------------------------------------------------
 
-@_figure_function
+@figure_function
 def timeseries_bands(comp, lang: str = "en") -> Figure:
     """Backlog (open cases), 30-day resolution rate and mean trust over time: one line per
     scenario (mean of replicates) with its 95% band."""
     bands = comp.bands
     columns = [c for c in REPORT_SERIES if c in bands["column"].unique()]
     styles = scenario_styles(comp.names)
-    fig = _new_figure((12, 3.4 * max(len(columns), 1) + 1.4))
+    fig = new_figure((12, 3.4 * max(len(columns), 1) + 1.4))
     axes = fig.subplots(max(len(columns), 1), 1, sharex=True, squeeze=False)[:, 0]
     for ax, col in zip(axes, columns, strict=False):  # one empty panel when there is no column
         scale = 100.0 if col == "resolution_rate_30d" else 1.0
@@ -313,14 +313,14 @@ def ladder_shares(summaries: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return parts.groupby("scenario", sort=False).mean().reindex(names)
 
 
-@_figure_function
+@figure_function
 def escalation_ladder(comp, lang: str = "en") -> Figure:
     """Where the cases ended, per scenario: stacked shares of all cases (resolved at grassroots,
     street, above street; closed superficially; erupted; withdrawn; still open), means over
     replicates; a segment wide enough for its number shows it."""
     shares = ladder_shares(comp.summaries, comp.names) * 100.0
     n = len(comp.names)
-    fig = _new_figure((12, 0.7 * n + 3.2))
+    fig = new_figure((12, 0.7 * n + 3.2))
     ax = fig.subplots()
     y = np.arange(n)[::-1]
     left = np.zeros(n)
@@ -424,12 +424,12 @@ def _option_diffs(comp, kpi: str) -> pd.DataFrame:
     return d.reindex(comp.names[1:])
 
 
-@_figure_function
+@figure_function
 def cost_effectiveness(comp, lang: str = "en") -> Figure:
     """Each option's paired difference from the reference in cost per resolved case (y) against its
     difference in resolution rate (x), with paired 95% CIs both ways; the reference at the origin,
     the bands of ± the minimum important difference shaded."""
-    fig = _new_figure((10, 7.5))
+    fig = new_figure((10, 7.5))
     ax = fig.subplots()
     x, y = _option_diffs(comp, "resolution_rate"), _option_diffs(comp, "cost_per_resolved")
     xs, ys = x["diff"].to_numpy(float) * 100.0, y["diff"].to_numpy(float)
@@ -463,12 +463,12 @@ def _means(stats: pd.DataFrame, kpi: str, names: list[str]) -> np.ndarray:
     return stats[stats["kpi"] == kpi].set_index("scenario")["mean"].reindex(names).to_numpy(float)
 
 
-@_figure_function
+@figure_function
 def reported_vs_real(comp, lang: str = "en") -> Figure:
     """The closure rate an agency would report (y) against the real resolution rate (x), one point
     per scenario, with the line y = x; the vertical bar is the 95% CI of the gap between them,
     computed run by run (``comp.gap_stats``), placed on the point."""
-    fig = _new_figure((8.5, 8))
+    fig = new_figure((8.5, 8))
     ax = fig.subplots()
     xs = _means(comp.stats, "resolution_rate", comp.names) * 100.0
     ys = _means(comp.stats, "closure_rate_reported", comp.names) * 100.0
@@ -586,7 +586,7 @@ def levels_axis(ax, lang: str, xmax: float = 1.03) -> None:
     ax.tick_params(axis="y", length=0)
 
 
-@_figure_function
+@figure_function
 def org_network(snapshot, lang: str = "en", max_edges_platform: int = 0, max_edges_community: int = 1500) -> Figure:
     """The organisational network of one run (a ``metrics.NetworkSnapshot``), by level (city,
     district, street, community), each unit coloured by the open cases it holds that day (grey: no
@@ -597,7 +597,7 @@ def org_network(snapshot, lang: str = "en", max_edges_platform: int = 0, max_edg
     nodes, edges = snapshot.nodes, snapshot.edges
     pos = network_layout(nodes)
     n_comm = int((nodes["kind"] == "community").sum())
-    fig = _new_figure((14, 8.5))
+    fig = new_figure((14, 8.5))
     ax = fig.subplots()
     platform = (edges["source"] == "platform") | (edges["target"] == "platform")
     community = edges["source"].str.startswith("community:") | edges["target"].str.startswith("community:")
