@@ -122,6 +122,7 @@ def search(base: Scenario, levers: list[str], objectives: list[str], out: Path, 
     import optuna
     from optuna.distributions import FloatDistribution
 
+    out = Path(out)
     dirs = [direction(k) for k in objectives]
     kpis = list(dict.fromkeys([*objectives, COST]))
     study = optuna.create_study(directions=["maximize" if d > 0 else "minimize" for d in dirs],
