@@ -14,14 +14,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..params import PRESETS, ScenarioError, load_scenario
-from .common import check_days, fail, interrupted, print_written, runs_at_once
+from .common import add_executor_options, check_days, fail, interrupted, print_written, runs_at_once
 
 COMMAND = "calibrate"
 
 
 def build_parser() -> argparse.ArgumentParser:
     from ..experiments import calibration as cal
-    from ..experiments.sweep import EXECUTORS
 
     p = argparse.ArgumentParser(
         prog="cogov calibrate",
@@ -54,8 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=sorted(PRESETS), help="structure preset (default: the scenario's)")
     p.add_argument("--days", type=int, help="days per run (default: the scenario's)")
     p.add_argument("--out", default="out/calibrate", help="output folder (default out/calibrate); rerun to resume")
-    p.add_argument("--executor", choices=EXECUTORS, default="processes", help="where runs execute (default processes)")
-    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    add_executor_options(p, scheduler=False)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
     return p
 

@@ -105,6 +105,17 @@ def check_days(days: int | None, command: str | None = None) -> int | None:
     return None
 
 
+def add_executor_options(p, default: str = "processes", scheduler: bool = True) -> None:
+    """``--executor``, ``--workers`` (and ``--scheduler``): where a study's runs execute."""
+    from ..experiments.sweep import EXECUTORS
+
+    p.add_argument("--executor", choices=EXECUTORS, default=default,
+                   help=f"where runs execute: one at a time, worker processes here, or Dask (default {default})")
+    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    if scheduler:
+        p.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
+
+
 def check_extra(modules: tuple[str, ...], extra: str, command: str | None = None) -> int | None:
     """2 (after the error line) if an optional library of ``pip install 'cogov[EXTRA]'`` is missing, else None."""
     import importlib.util

@@ -8,7 +8,16 @@ from pathlib import Path
 
 from ..params import PRESETS, ScenarioError
 from .cache import add_no_cache_option, honours_no_cache
-from .common import check_days, fail, failed_runs, interrupted, print_written, runs_at_once, warn_unreached_schedule
+from .common import (
+    add_executor_options,
+    check_days,
+    fail,
+    failed_runs,
+    interrupted,
+    print_written,
+    runs_at_once,
+    warn_unreached_schedule,
+)
 
 
 def add_parser(sub) -> None:
@@ -27,10 +36,7 @@ def add_parser(sub) -> None:
     cmp_.add_argument("--lang", choices=("en", "zh"), default="en", help="report language (default en)")
     cmp_.add_argument("--seed", type=int, default=1, help="root seed of the replicates (default 1)")
     cmp_.add_argument("--out", help="report folder (default: out/compare/<id of this comparison>)")
-    cmp_.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    cmp_.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
-                      help="where runs execute (default processes)")
-    cmp_.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
+    add_executor_options(cmp_)
     add_no_cache_option(cmp_)
     cmp_.add_argument("--max-tasks", type=int, metavar="N",
                       help="allow more than 20,000 runs (scenarios x replicates), which is refused by default")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..params import PRESETS, ScenarioError
 from .cache import add_no_cache_option, honours_no_cache
-from .common import check_days, check_extra, fail, failed_runs, interrupted, print_written
+from .common import add_executor_options, check_days, check_extra, fail, failed_runs, interrupted, print_written
 
 
 def add_parser(sub) -> None:
@@ -27,19 +27,18 @@ def add_parser(sub) -> None:
                         "(KPI added_budget_per_resident; default: no cap)")
     p.add_argument("--objectives", default=",".join(OBJECTIVES),
                    help=f"comma-separated KPIs, each with its registry direction (default {','.join(OBJECTIVES)})")
-    p.add_argument("--levers", default=",".join(LEVERS), help=f"comma-separated levers searched (default {','.join(LEVERS)})")
+    p.add_argument("--levers", default=",".join(LEVERS),
+                   help=f"comma-separated levers searched (default {','.join(LEVERS)})")
     p.add_argument("--population", type=int, default=POPULATION, help=f"packages per generation (default {POPULATION})")
     p.add_argument("--generations", type=int, default=GENERATIONS, help=f"generations (default {GENERATIONS})")
     p.add_argument("--reps", type=int, default=REPS, help=f"replicates per package (default {REPS})")
-    p.add_argument("--base", default="baseline", help="scenario whose other levers the packages keep (default baseline)")
+    p.add_argument("--base", default="baseline",
+                   help="scenario whose other levers the packages keep (default baseline)")
     p.add_argument("--days", type=int, help="days per run (default: the base's)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="structure preset (default: the base's)")
     p.add_argument("--seed", type=int, default=1, help="root seed: the sampler and the replicates (default 1)")
     p.add_argument("--out", help="folder (default: out/frontier)")
-    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
-                   help="where runs execute (default processes)")
-    p.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
+    add_executor_options(p)
     add_no_cache_option(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or tables; print only the paths")
     p.set_defaults(func=cmd_frontier)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from ..params import PRESETS, ScenarioError
-from .common import check_days, fail, failed_runs, interrupted, print_written, runs_at_once, warn
+from .common import add_executor_options, check_days, fail, failed_runs, interrupted, print_written, runs_at_once, warn
 
 COMMAND = "reproduce"
 
@@ -30,8 +30,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..experiments.claims import DEFAULT_MEMBERS, DEFAULT_PRESET, DEFAULT_REPS
-    from ..experiments.sweep import EXECUTORS
+    from ..experiments.claims import DEFAULT_MEMBERS, DEFAULT_PRESET, DEFAULT_REPS, REFERENCE
 
     p = _Parser(
         prog="cogov reproduce",
@@ -60,12 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="study folder (default: out/reproduce/<id of this study>); rerun to resume")
     p.add_argument("--findings", metavar="PATH",
                    help="also write the markdown here (default: docs/FINDINGS.md when run from the cogov "
-                        "repository at the reference settings, city preset, 10 or more replicates and 365 or more "
-                        "days; else only OUT/FINDINGS.md); its figure is written beside it")
-    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--executor", choices=EXECUTORS, default="processes",
-                   help="where runs execute (default processes)")
-    p.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
+                        f"repository at the reference settings, city preset, {REFERENCE['reps']} or more replicates, "
+                        f"{REFERENCE['days']} or more days and {REFERENCE['members']} or more ensemble members; else "
+                        "only OUT/FINDINGS.md); its figure is written beside it")
+    add_executor_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; print only the table and paths")
     return p
 
@@ -84,8 +81,19 @@ def in_cogov_repository(cwd: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """``cogov reproduce [options]``; returns the exit code (0 ok, 1 failed runs, 2 bad option, 130 interrupted)."""
-    from ..experiments.claims import (CLAIMS, DEFAULT_MEMBERS, analyse, arm_names, arm_text, build_study,
-                                      record_timing, run_study, small_note, study_spec, study_tasks)
+    from ..experiments.claims import (
+        CLAIMS,
+        DEFAULT_MEMBERS,
+        analyse,
+        arm_names,
+        arm_text,
+        build_study,
+        record_timing,
+        run_study,
+        small_note,
+        study_spec,
+        study_tasks,
+    )
     from ..experiments.ensemble import default_posterior_path
     from ..experiments.sweep import fingerprint
     from ..io import OutputError, check_writable, folder_lock, git_state

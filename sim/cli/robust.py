@@ -8,7 +8,17 @@ from pathlib import Path
 
 from ..params import PRESETS, ScenarioError
 from .cache import add_no_cache_option, honours_no_cache
-from .common import check_days, check_extra, fail, failed_runs, interrupted, print_written, runs_at_once, warn
+from .common import (
+    add_executor_options,
+    check_days,
+    check_extra,
+    fail,
+    failed_runs,
+    interrupted,
+    print_written,
+    runs_at_once,
+    warn,
+)
 
 DEFAULT_OPTIONS = ("baseline", "empowerment", "incentives", "info_sharing")
 
@@ -38,10 +48,7 @@ def add_parser(sub) -> None:
     p.add_argument("--preset", choices=sorted(PRESETS), help="structure preset (default: each option's)")
     p.add_argument("--seed", type=int, default=1, help="root seed: futures and replicates (default 1)")
     p.add_argument("--out", help="folder (default: out/robust/<id of this study>)")
-    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
-                   help="where runs execute (default processes)")
-    p.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
+    add_executor_options(p)
     add_no_cache_option(p)
     p.add_argument("--max-tasks", type=int, metavar="N", help="allow more than 20,000 runs")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or tables; print only the paths")

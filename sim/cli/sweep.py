@@ -7,15 +7,12 @@ from pathlib import Path
 
 from ..registry import EFFECT_KPIS, SWEEP_KPIS
 from .cache import add_no_cache_option, honours_no_cache
-from .common import fail, failed_runs, interrupted, runs_at_once, warn
+from .common import add_executor_options, fail, failed_runs, interrupted, runs_at_once, warn
 
 
 def _sweep_options(p) -> None:
-    from ..experiments.sweep import EXECUTORS
     p.add_argument("spec", help="sweep spec (TOML; see scenarios/sweeps/)")
-    p.add_argument("--executor", choices=EXECUTORS, default="serial", help="where runs execute (default: serial)")
-    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
+    add_executor_options(p, default="serial")
     p.add_argument("--out", help="sweep folder (default: out/sweeps/NAME); rerun with the same folder to resume")
     p.add_argument("--max-tasks", type=int, metavar="N",
                    help="refuse a spec of more than N runs (default: 20,000, a guard against a typo in samples)")

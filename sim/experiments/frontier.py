@@ -33,8 +33,8 @@ from ..params import LEVER_NAMES, Scenario, ScenarioError, load_scenario
 from ..registry import KPIS
 from ..streams import Streams
 from .compare import compare_tasks
-from .sweep import fingerprint, run_tasks
 from .store import SweepStore
+from .sweep import fingerprint, run_tasks
 
 #: The mission's levers: empowerment with resources, evaluation reform, information sharing, and
 #: the grassroots' burden and purchased services.
@@ -151,9 +151,9 @@ def search(base: Scenario, levers: list[str], objectives: list[str], out: Path, 
             cost = float(m[COST])
             trial.set_constraint("budget", cost - budget if budget is not None else 0.0)  # > 0: infeasible
             study.tell(trial, [float(m[k]) for k in objectives])
+            is_base = g == 1 and i == 0 and all(package[lv] == getattr(base.levers, lv) for lv in levers)
             rows.append({"generation": g, "package": i, **package, **{k: float(m[k]) for k in kpis},
-                         "feasible": budget is None or cost <= budget,
-                         "baseline": g == 1 and i == 0 and all(package[lv] == getattr(base.levers, lv) for lv in levers)})
+                         "feasible": budget is None or cost <= budget, "baseline": is_base})
     table = pd.DataFrame(rows)
     table["on_front"] = pareto_mask(table, objectives, dirs)
     front = table[table["on_front"]].reset_index(drop=True)

@@ -36,7 +36,6 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -111,8 +110,8 @@ class FuturesSpec(BaseModel):
 
     name: str = Field("futures", pattern=NAME_PATTERN, max_length=80)
     description: str = ""
-    kpis: list[str] = Field(default_factory=lambda: ["resolution_rate", "hotline_satisfaction_rate", "cost_per_resolved",
-                                                     "closed_superficially", "bounces"],
+    kpis: list[str] = Field(default_factory=lambda: ["resolution_rate", "hotline_satisfaction_rate",
+                                                     "cost_per_resolved", "closed_superficially", "bounces"],
                             min_length=1, description="KPIs judged (each must have a better direction)")
     uncertainty: list[Uncertainty] = Field(default_factory=list, description="the deep uncertainties")
     thresholds: dict[str, Threshold] = Field(default_factory=dict, description="KPI -> at_least / at_most")
@@ -199,7 +198,8 @@ def build_futures(options: list[Scenario], spec: FuturesSpec, n: int, seed: int,
                   posterior: pd.DataFrame | None) -> tuple[list[list[Scenario]], pd.DataFrame]:
     """Every option in every future (future-major) and the futures table."""
     futures = draw_futures(spec, n, seed, posterior)
-    names = [c for c in futures.columns if c not in ("future", "member") and c not in {u.name for u in spec.uncertainty}]
+    drawn = {"future", "member", *(u.name for u in spec.uncertainty)}
+    names = [c for c in futures.columns if c not in drawn]
     return [[future_scenario(o, row, spec, names) for o in options] for _, row in futures.iterrows()], futures
 
 

@@ -13,7 +13,6 @@ from ..registry import KPIS
 from .figures import figure_function, new_figure, save
 from .robust import value_text, write_csv
 
-
 #: One marker per pick (the best on each objective, then the knee), drawn hollow over the points.
 PICK_MARKERS = ("s", "D", "^", "v", "p", "h", "*")
 
@@ -58,7 +57,7 @@ def frontier_figure(result, lang: str = "en") -> Figure:
     axes = fig.subplots(rows, cols, squeeze=False)
     t, front = result.trials, result.front
     scale = {k: 100.0 if KPIS[k].kind == "rate" else 1.0 for k in objs}
-    for ax, (a, b) in zip(axes.flat, pairs):
+    for ax, (a, b) in zip(axes.flat, pairs, strict=False):
         feas = t["feasible"].to_numpy(bool)
         ax.scatter(t.loc[feas, a] * scale[a], t.loc[feas, b] * scale[b], s=10, color="#bbbbbb", label="package")
         ax.scatter(t.loc[~feas, a] * scale[a], t.loc[~feas, b] * scale[b], s=10, facecolors="none",
@@ -67,7 +66,8 @@ def frontier_figure(result, lang: str = "en") -> Figure:
                    label="front")
         base = t[t["baseline"]]
         ax.scatter(base[a] * scale[a], base[b] * scale[b], marker="x", s=60, color="black", label="baseline")
-        for (_, r), marker in zip(result.picks.iterrows(), PICK_MARKERS):  # markers, not text: labels never overlap
+        # markers, not text: labels never overlap
+        for (_, r), marker in zip(result.picks.iterrows(), PICK_MARKERS, strict=False):
             ax.scatter([r[a] * scale[a]], [r[b] * scale[b]], marker=marker, s=90, facecolors="none",
                        edgecolors="#d55e00", linewidths=1.4, label=r["pick"])
         ax.set_xlabel(KPIS[a].label(lang) + (" (%)" if scale[a] == 100 else ""))

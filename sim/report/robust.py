@@ -52,7 +52,8 @@ def tables_text(result) -> str:
         th = part["threshold"].iloc[0]
         lines.append("")
         if kpi == "all":
-            lines.append(f"every threshold at once ({', '.join(f'{k} {t.text()}' for k, t in result.spec.thresholds.items())})")
+            stated = ", ".join(f"{k} {t.text()}" for k, t in result.spec.thresholds.items())
+            lines.append(f"every threshold at once ({stated})")
             for _, r in part.iterrows():
                 lines.append(f"  {r.option:<24} met in {r.satisficing:.0%} of futures")
             continue
