@@ -315,11 +315,13 @@ def test_no_whistle_power_no_whistles():
 def test_authority_devolution_more_resolutions_at_the_grassroots():
     """Communities settle what their authority list covers: more devolution, more cases settled
     at grid/community level (小事不出村). Counts: Poisson z > 3; shares: two-proportion z > 3 and
-    the summary KPI higher in every seed."""
+    the summary KPI higher in every seed. Pooled over eight seeds: at the adopted fit the shares are
+    about 14% and 21% of some 300 resolved cases a seed-arm pair, for which three seeds give an
+    expected z of only 2.4 (measured 2.36) and eight about 3.9."""
     res = {}
     for ad in (0.0, 1.0):
         grass = total = 0
-        for seed in SEEDS:
+        for seed in range(1, 9):
             m = run(seed=seed, levers={"authority_devolution": ad, "resources_follow": 0.0}, emergence=QUIET,
                     burn_in=0)  # the rule in isolation: every case settled under the lever
             c = m.cases()
