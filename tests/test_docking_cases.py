@@ -2,14 +2,16 @@
 ``sim.reference_cases.ReferenceHandling``, one Python object per case and a loop per unit.
 
 Both run the classroom city from the same burned-in state (the model's own burn-in), 365 reported days,
-ten seeds, with their own random numbers; every other stage is the model's. The city is stressed (60
+twenty seeds, with their own random numbers; every other stage is the model's. The city is stressed (60
 disputes per 1,000 residents a year, 0.4 demands a resident) so that every rule of handling bites:
 queues, rushed work, shortcuts, failures moving up. Per seed the run's outcome shares (resolution and
 reported closure rates), days to resolve, the escalation ladder (where cases are resolved; escalations)
 and bounces must agree: Welch's t-test at p > 0.001 on each. Power: a reference that never rushes and
 one whose success ignores trust are told apart (p < 0.001 on at least one statistic). Measured on
-2026-12-04: aligned p >= 0.53 on every statistic; without rushing, days to resolve p = 7e-5 (reported
-closures 5e-4); ignoring trust, cases resolved p = 4e-5 (resolution rate 1e-4).
+2026-12-04 with ten seeds at the earlier fitted point: aligned p >= 0.53 on every statistic; without rushing,
+days to resolve p = 7e-5; ignoring trust, cases resolved p = 4e-5. At the adopted ensemble's best set ten
+seeds left the never-rushing reference at p = 0.0011 (days to resolve): rushing bites less there, so the
+test uses twenty seeds (sqrt(2) on every t statistic).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from scipy import stats
 from sim import CoGovernanceModel, load_scenario
 from sim.reference_cases import ReferenceHandling
 
-SEEDS, DAYS = range(1, 11), 365
+SEEDS, DAYS = range(1, 21), 365
 STATISTICS = ("resolution_rate", "closure_rate_reported", "median_days_to_resolve", "share_resolved_grassroots",
               "share_resolved_street", "share_resolved_above_street", "escalations", "bounces", "resolved")
 

@@ -186,7 +186,8 @@ def group_stats(summaries: pd.DataFrame, by: str, kpis: list[str], confidence: f
 def paired_differences(summaries: pd.DataFrame, by: str, reference, kpis: list[str],
                        confidence: float = 0.95) -> pd.DataFrame:
     """Each group's difference from ``reference``, paired by replicate (common random numbers):
-    mean difference and paired-t confidence interval (judged by ``compare.judge``)."""
+    mean difference, paired-t confidence interval and whether it contains zero (``within_noise``);
+    judged against the minimum important difference by ``compare.judge``."""
     rows = []
     ref = summaries[summaries[by] == reference].set_index("replicate")
     for name, grp in summaries.groupby(by, sort=False):
@@ -197,7 +198,8 @@ def paired_differences(summaries: pd.DataFrame, by: str, reference, kpis: list[s
             n = len(d)
             mean = float(d.mean()) if n else float("nan")
             half = t_half_width(float(d.std(ddof=1)), n, confidence) if n > 1 else float("nan")
-            rows.append({by: name, "kpi": kpi, "n": n, "diff": mean, "ci_low": mean - half, "ci_high": mean + half})
+            rows.append({by: name, "kpi": kpi, "n": n, "diff": mean, "ci_low": mean - half, "ci_high": mean + half,
+                         "within_noise": bool(n > 1 and (mean - half) <= 0 <= (mean + half))})
     return pd.DataFrame(rows)
 
 

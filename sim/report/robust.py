@@ -16,7 +16,7 @@ from .figures import figure_function, new_figure, save, scenario_styles
 
 
 def write_csv(table: pd.DataFrame, path: Path) -> Path:
-    atomic_write_bytes(path, table.towrite_csv(index=False).encode("utf-8"))
+    atomic_write_bytes(path, table.to_csv(index=False).encode("utf-8"))
     return path
 
 
