@@ -17,6 +17,7 @@ from sim.experiments import claims as R
 from sim.cli import main as cli_main
 from sim.cli.reproduce import in_cogov_repository
 from sim.registry import KPIS as KPI_REGISTRY
+from sim.report.sensitivity import SECTION_BEGIN, SECTION_END, with_section
 
 REPO = Path(__file__).resolve().parents[1]
 SUMMARY_KEYS = set(json.loads((Path(__file__).parent / "data" / "regression.json").read_text())["classroom"])
@@ -371,10 +372,14 @@ def test_end_to_end_small_study_writes_every_claim_with_a_verdict_and_the_figure
         assert f"### {c.id}. {c.claim}" in md
     assert "## What the model does not support" in md
     assert "wall time" in printed and printed.count("\n") >= len(table) + 2
-    # rerunning the same command reuses every run and gives the same table
+    # rerunning the same command reuses every run and gives the same table, and keeps the section that
+    # cogov sensitivity --findings wrote
+    findings.write_text(with_section(md, f"{SECTION_BEGIN}\n## Sensitivity here\n{SECTION_END}"), encoding="utf-8")
     assert reproduce(*args) == 0
     assert f"({len(R.ARMS) * 2} runs, {len(R.ARMS) * 2} reused)" in capsys.readouterr().out
     pd.testing.assert_frame_equal(pd.read_csv(out / "findings.csv"), table)
+    again = findings.read_text(encoding="utf-8")
+    assert again.count(SECTION_BEGIN) == 1 and "## Sensitivity here" in again and "## Results" in again
     # a quick look run from the repository leaves the committed findings alone (no --findings given)
     repo = tmp_path / "repo"
     (repo / "docs").mkdir(parents=True)

@@ -3,8 +3,11 @@ its per-point means back, screen or decompose its parameters' influence."""
 
 from __future__ import annotations
 
+import datetime as _dt
+import shlex
 from pathlib import Path
 
+from .. import __version__
 from ..registry import EFFECT_KPIS, SWEEP_KPIS
 from .cache import add_no_cache_option, honours_no_cache
 from .common import add_executor_options, fail, failed_runs, interrupted, runs_at_once, warn
@@ -39,6 +42,10 @@ def add_sensitivity_parser(sub) -> None:
     sens = sub.add_parser("sensitivity", help="Sobol or Morris sensitivity analysis of a sweep spec's ranges")
     _sweep_options(sens)
     sens.add_argument("--method", choices=("sobol", "morris"), required=True)
+    sens.add_argument("--findings", metavar="FILE",
+                      help="for a spec with effects and --method sobol: also write the section on what the reforms' "
+                           "effects depend on into FILE (e.g. docs/FINDINGS.md; its other sections are kept, and "
+                           "cogov reproduce keeps this one) and its figure beside it as STEM_sensitivity.png")
     sens.set_defaults(func=cmd_sensitivity)
 
 
@@ -137,14 +144,27 @@ def cmd_results(args) -> int:
 @honours_no_cache
 def cmd_sensitivity(args) -> int:
     from ..experiments.analysis import effect_sensitivity_table, kpi_columns, sensitivity_table
-    from ..experiments.spec import problem, sample_points
+    from ..experiments.claims import arm_text, record_timing
+    from ..experiments.spec import SpecError, load_spec, problem, sample_points
     from ..experiments.store import SweepStore
+    from ..io import git_state
     from ..report.sensitivity import sensitivity_figure
 
+    if args.findings is not None and (args.method != "sobol" or Path(args.findings).is_dir()):
+        return fail(f"--findings {args.findings}: needs --method sobol and a file path such as docs/FINDINGS.md")
+    if args.findings is not None:
+        try:
+            spec, _ = load_spec(args.spec, sampler=args.method)
+        except SpecError as exc:
+            return fail(str(exc))
+        if not spec.effects:
+            return fail(f"--findings: {args.spec} has no effects (key 'effects'): there is no reform effect to "
+                        "write up")
+    commit, _ = git_state()
     started = _start_sweep(args, sampler=args.method)
     if isinstance(started, int):
         return started
-    spec, out, _ = started
+    spec, out, report = started
     summaries = SweepStore(out).summaries()
     X = sample_points(spec)
     prob = problem(spec)
@@ -171,4 +191,33 @@ def cmd_sensitivity(args) -> int:
     else:
         print("no index could be computed: every KPI is undefined at some point or the same everywhere")
     print(f"tables: {out}/sensitivity.csv, .parquet; figure: {out}/sensitivity.png")
+    timing = record_timing(out, report.seconds, report.done)  # what the runs cost, over resumed invocations
+    if args.findings is not None:
+        meta = {"command": shlex.join(["cogov", "sensitivity", str(args.spec), "--method", "sobol",
+                                       *(["--executor", args.executor] if args.executor != "serial" else []),
+                                       "--findings", str(args.findings)]),
+                "date": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), "version": __version__,
+                "commit": commit, "spec": args.spec, "points": len(X), "samples": spec.samples,
+                "preset": spec.preset, "days": spec.days, "replicates": spec.replicates,
+                "table": "sensitivity.csv",
+                "timing": f"{report.total} runs, {timing['run_seconds']:.0f} s of wall time computing them over "
+                          f"{timing['invocations']} invocation{'s' if timing['invocations'] != 1 else ''}"}
+        written = write_findings_section(table, meta, Path(args.findings), list(EFFECT_KPIS),
+                                         {e: arm_text(e) for e in spec.effects})
+        print(f"findings: {', '.join(map(str, written))}")
     return 0
+
+
+def write_findings_section(table, meta: dict, findings: Path, kpis: list[str], arm_texts: dict[str, str]) -> list[Path]:
+    """Write (or replace) the sensitivity section of ``findings`` and its figure beside it."""
+    from ..io import atomic_write_bytes
+    from ..report.figures import save
+    from ..report.sensitivity import effects_heatmap, effects_markdown, with_section
+
+    findings.parent.mkdir(parents=True, exist_ok=True)
+    figure = findings.with_name(f"{findings.stem}_sensitivity.png")
+    save(effects_heatmap(table, kpis), figure, "en")
+    old = findings.read_text(encoding="utf-8") if findings.is_file() else ""
+    text = with_section(old, effects_markdown(table, meta, figure.name, kpis, arm_texts))
+    atomic_write_bytes(findings, text.encode("utf-8"))
+    return [findings, figure]

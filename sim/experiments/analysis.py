@@ -159,7 +159,13 @@ def effect_matrix(summaries: pd.DataFrame, n_points: int, kpi: str, arm: int) ->
 def effect_sensitivity_table(method: str, problem: dict, X: np.ndarray, summaries: pd.DataFrame, kpis: list[str],
                              effects: list[str], seed: int = 1) -> pd.DataFrame:
     """Indices of each reform's effect on each KPI (one row per effect, kpi and parameter), with the
-    effect's mean and range over the sample; effects undefined at some point or constant are left out."""
+    effect's mean and range over the sample and the shares of points where it is better or worse than
+    the point's baseline by more than the KPI's minimum important difference (``share_better``,
+    ``share_worse``; NaN for a KPI with no direction); effects undefined at some point or constant are
+    left out."""
+    from ..registry import KPIS
+
+    base = summaries[summaries["arm"] == 0]
     frames = []
     for arm, name in enumerate(effects, start=1):
         for kpi in kpis:
@@ -169,6 +175,13 @@ def effect_sensitivity_table(method: str, problem: dict, X: np.ndarray, summarie
                 df.insert(0, "kpi", kpi)
                 df.insert(0, "effect", name)
                 df["effect_mean"], df["effect_min"], df["effect_max"] = float(Y.mean()), float(Y.min()), float(Y.max())
+                better = KPIS[kpi].better if kpi in KPIS else 0
+                if better:
+                    mid = np.array([KPIS[kpi].mid.of(v) for v in replicate_mean_matrix(base, len(X), kpi)])
+                    df["share_better"] = float(np.mean(better * Y > mid))
+                    df["share_worse"] = float(np.mean(better * Y < -mid))
+                else:
+                    df["share_better"] = df["share_worse"] = float("nan")
                 frames.append(df)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

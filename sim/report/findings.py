@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .sensitivity import kept_section, with_section
+
 VERDICT_COLORS = {"supported": "#2e7d32", "reversed": "#c62828", "not supported": "#616161",
                   "depends on parameters": "#ef6c00", "inconclusive": "#bdbdbd"}
 
@@ -293,6 +295,9 @@ def write_findings(table: pd.DataFrame, meta: dict, out: Path, findings: Path | 
             shutil.copyfile(fig_path, beside)
             written.append(beside)
         if findings.resolve() != md.resolve():
-            _write_text(findings, markdown(table, meta, beside.name, claims, arm_texts))
+            # the section of cogov sensitivity --findings stays as it is
+            kept = kept_section(findings.read_text(encoding="utf-8")) if findings.is_file() else ""
+            text = markdown(table, meta, beside.name, claims, arm_texts)
+            _write_text(findings, with_section(text, kept) if kept else text)
             written.append(findings)
     return written
