@@ -192,7 +192,9 @@ def cmd_sensitivity(args) -> int:
         print("no index could be computed: every KPI is undefined at some point or the same everywhere")
     print(f"tables: {out}/sensitivity.csv, .parquet; figure: {out}/sensitivity.png")
     timing = record_timing(out, report.seconds, report.done)  # what the runs cost, over resumed invocations
-    if args.findings is not None:
+    if args.findings is not None and not len(table):
+        warn(f"--findings {args.findings}: no index of an effect could be computed, so nothing was written")
+    elif args.findings is not None:
         meta = {"command": shlex.join(["cogov", "sensitivity", str(args.spec), "--method", "sobol",
                                        *(["--executor", args.executor] if args.executor != "serial" else []),
                                        "--findings", str(args.findings)]),

@@ -110,8 +110,8 @@ def effects_markdown(table: pd.DataFrame, meta: dict, figure: str | None, kpis: 
              "coefficients over half to one and a half times their default).",
              f"- A parameter is named when its total-order index ST is at least {DEPENDS_ST:.2f} (it, alone or "
              "with others, accounts for that share of the effect's variance over the sample); ± is SALib's "
-             "bootstrap 95% interval. With so few base samples the intervals are wide, and with one replicate "
-             "per point simulation noise inflates every total index: read the names as leads, not as a ranking.",
+             "bootstrap 95% interval. Simulation noise inflates every total index (with one replicate a point, "
+             "more so): read the names as leads, not as a ranking.",
              *([f"- **Too few samples for a ranking**: at {meta['samples']} base samples the bootstrap intervals "
                 "are often wider than the indices and indices above 1 occur (estimator noise); only what is near "
                 "zero with a narrow interval (a parameter the effect does not depend on) can be read. A ranking "
