@@ -51,7 +51,7 @@ SUFFIX = ".burnin"
 #: Bytes reserved for the JSON header (written after the payload, so padded to a fixed size).
 HEADER_BYTES = 4096
 #: Fields of the scenario that do not shape the city at day 0 (they are reset in the burn-in scenario).
-NOT_IN_KEY = ("name", "description", "levers", "schedule", "days")
+NOT_IN_KEY = ("name", "description", "description_zh", "levers", "schedule", "days")
 #: Parts of ``sim/`` that never run inside a model (the fingerprint ignores them).
 NOT_MODEL_CODE = ("cli", "report", "experiments", "app.py", "docs.py", "bench.py")
 DEFAULT_MAX_MB = 4096
@@ -72,7 +72,7 @@ def city_scenario(scenario: Scenario) -> Scenario:
     """The scenario the burn-in runs: ``scenario`` with the baseline's levers, no schedule, and a
     fixed name; ``days`` is the burn-in's length (at least 1, as the schema wants)."""
     data = scenario.model_dump()
-    data.update(name="burn-in", description="", levers=Levers().model_dump(), schedule=[],
+    data.update(name="burn-in", description="", description_zh="", levers=Levers().model_dump(), schedule=[],
                 days=max(scenario.burn_in, 1))
     return Scenario.model_validate(data)
 

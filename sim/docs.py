@@ -48,7 +48,7 @@ SECTIONS: dict[str, str] = {
 }
 
 #: Top-level scalar fields of a scenario file (``schedule`` is described in the ODD text).
-TOP_LEVEL = ("name", "description", "preset", "days", "seed")
+TOP_LEVEL = ("name", "description", "description_zh", "preset", "days", "seed")
 
 
 def split_description(text: str | None) -> tuple[str, str, str]:

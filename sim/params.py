@@ -460,6 +460,8 @@ class Scenario(Section):
     name: str = Field("scenario", description="short name: letters, digits, _ . - # (names output folders)",
                       pattern=NAME_PATTERN, max_length=80)
     description: str = Field("", description="what the scenario represents", max_length=10_000)
+    description_zh: str = Field("", description="the same in Chinese (the zh report shows it; empty: the English one)",
+                                max_length=10_000)
     preset: PresetName = F("city", "structure preset: classroom, city or tianjin (MODEL §2.1)")
     days: int = F(365, "reported days to simulate, after the burn-in [days]", ge=1, le=36500)
     burn_in: int = F(730, "days the city runs before reported day 0 under the baseline's levers (the schema's lever "
@@ -644,6 +646,7 @@ def _read_raw(path: Path, chain: tuple[Path, ...]) -> dict:
     base = _read_raw(_resolve_extends(path, parent), (*chain, path))
     base.pop("name", None)
     base.pop("description", None)
+    base.pop("description_zh", None)
     return _deep_merge(base, raw)
 
 

@@ -566,6 +566,10 @@ REPORT_KPIS: tuple[str, ...] = (
     "satisfaction_mean", "worker_utilisation_mean", "worker_turnover", "cost_per_resolved", "dept_resolution_rate",
     "dept_satisfaction", "bounces", "closure_rate_reported")
 
+#: The comparison report's district results (``districts.parquet`` columns that are also city KPIs of the
+#: same meaning): each option's difference in each district beside its city-wide verdict.
+DISTRICT_REPORT: tuple[str, ...] = ("resolution_rate", "petitions", "trust_mean_end")
+
 #: Daily series the comparison report draws with bands.
 REPORT_SERIES: tuple[str, ...] = ("open", "resolution_rate_30d", "trust_mean")
 

@@ -330,3 +330,16 @@ def test_where_cases_ended_adds_up_to_every_case_of_the_period():
     assert s["cases_open_start"] > 0  # the burn-in left cases open: the case this test is about
     shares = ladder_shares(pd.DataFrame([{**s, "scenario": "baseline"}]), ["baseline"])
     assert shares.sum(axis=1).iloc[0] == pytest.approx(1.0, abs=1e-9)
+
+
+def test_each_run_stores_its_district_table_and_one_district_gives_no_district_results(tmp_path):
+    from sim.experiments.store import SweepStore
+    from sim.registry import DISTRICT_REPORT
+    comp = compare(tmp_path, ["baseline", "whistle"], reps=2, days=30)
+    d = SweepStore(tmp_path / "cmp").districts()
+    assert len(d) == 4 and set(d["district"]) == {0}  # the classroom has one district: one row per run
+    assert set(DISTRICT_REPORT) <= set(d.columns)
+    run = comp.summaries.set_index("key")
+    # the district's cases are the city's cases
+    assert (d.set_index("key")["cases"] == run.loc[d["key"], "cases_total"]).all()
+    assert comp.districts.empty  # the city-wide result is the district's

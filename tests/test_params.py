@@ -47,6 +47,7 @@ def test_builtin_scenario_loads_by_path_and_by_name(name):
     assert by_path == by_name
     assert by_path.name == name  # each file names itself (the name is not inherited from `extends`)
     assert by_path.description, f"{name}.toml has no description"
+    assert by_path.description_zh, f"{name}.toml has no description_zh (the zh report shows it)"
 
 
 def test_builtin_reform_scenarios_differ_from_baseline_only_in_levers_and_labels():
@@ -76,6 +77,7 @@ def test_tianjin_scenario_uses_the_tianjin_preset():
 PARENT = """
 name = "parent"
 description = "the parent"
+description_zh = "父场景"
 preset = "classroom"
 days = 40
 seed = 3
@@ -115,6 +117,7 @@ def test_extends_does_not_inherit_name_or_description(tmp_path):
     sc = load_scenario(child)
     assert sc.name != "parent"
     assert sc.description != "the parent"
+    assert sc.description_zh == ""
     assert sc.days == 40
 
 

@@ -179,6 +179,7 @@ def test_each_option_says_which_levers_it_moves_with_their_cost(comp):
     for lever, move in (("whistle_power", "0 → 0.8"), ("w_local", "0 → 0.3")):
         assert f"{LEVERS[lever].en} {move} (cost or risk: {LEVERS[lever].cost_en})" in options["whistle"]
     zh = dict(summarise(comp, "zh").options)
+    assert zh["baseline"] == "碎片化：放权少、重过程考核、部门各自为政。"  # the scenario's description_zh
     assert f"{LEVERS['whistle_power'].zh} 0 → 0.8（成本或风险：{LEVERS['whistle_power'].cost_zh}）" in zh["whistle"]
 
 
@@ -269,3 +270,52 @@ def test_the_cost_figure_shows_paired_differences_with_labels_that_do_not_overla
     assert points[F.REFERENCE_COLOR] == (0.0, 0.0)
     x, y = points[F.scenario_styles(comp.names)["whistle"].color]
     assert x == pytest.approx(0.2, abs=0.01) and y == pytest.approx(400, abs=20)  # pp, yuan
+
+
+# ------------------------------------------------------------------------------------------------
+# district results
+# ------------------------------------------------------------------------------------------------
+
+def _districts_frame(shift_by_district: dict[int, float], reps: int = 5, seed: int = 5) -> pd.DataFrame:
+    """Two scenarios' district tables: every KPI of ``DISTRICT_REPORT`` at a level shared by the replicate
+    (common random numbers), the option's resolution rate moved by ``shift_by_district[district]``."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d, shift in shift_by_district.items():
+        level = 0.5 + 0.05 * rng.standard_normal(reps)
+        for name in ("baseline", "whistle"):
+            for r in range(reps):
+                own = 1e-4 * rng.standard_normal() if name == "whistle" else 0.0
+                rows.append({"scenario": name, "replicate": r, "district": d, "name": f"D{d}", "name_zh": f"{d}区",
+                             "type": "central", "type_zh": "中心城区", "petitions": 100.0 * level[r],
+                             "trust_mean_end": level[r],
+                             "resolution_rate": level[r] + own + (shift if name == "whistle" else 0.0)})
+    return pd.DataFrame(rows)
+
+
+def test_a_district_that_reads_otherwise_than_the_city_is_named():
+    city = pd.DataFrame({"scenario": "whistle", "kpi": ["resolution_rate", "petitions", "trust_mean_end"],
+                         "verdict": ["better", "same", "same"]})
+    d = C.district_differences(_districts_frame({0: 0.05, 1: 0.0, 2: -0.05}), ["baseline", "whistle"], city)
+    rr = d[d["kpi"] == "resolution_rate"].set_index("district")
+    assert rr["verdict"].tolist() == ["better", "same", "worse"]  # MID 0.01: +0.05 and -0.05 are clear
+    assert rr["differs"].tolist() == [False, True, True]
+    assert not d[d["kpi"] != "resolution_rate"]["differs"].any()  # as city-wide: no important difference
+    one = C.district_differences(_districts_frame({0: 0.05}), ["baseline", "whistle"], city)
+    assert one.empty  # one district is the city
+
+
+def test_the_report_lists_the_districts_that_differ(comp):
+    from dataclasses import replace
+
+    from sim.report.report import _districts
+    city = pd.DataFrame({"scenario": "whistle", "kpi": ["resolution_rate", "petitions", "trust_mean_end"],
+                         "verdict": ["same", "same", "same"]})
+    d = C.district_differences(_districts_frame({0: 0.0, 1: -0.05}), ["baseline", "whistle"], city)
+    intro, items = _districts(replace(comp, names=["baseline", "whistle"], districts=d), "en")
+    assert "each of the 2 districts" in intro
+    assert len(items) == 1 and items[0].startswith("Whistle & report: D1 (central): Resolution rate -5.0")
+    assert "clearly worse; city-wide no important difference" in items[0] and "D0" not in items[0]
+    _, zh = _districts(replace(comp, names=["baseline", "whistle"], districts=d), "zh")
+    assert "1区（中心城区）" in zh[0] and "0区" not in zh[0]
+    assert _districts(replace(comp, districts=d.iloc[:0]), "en") == ("", [])

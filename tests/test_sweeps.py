@@ -628,6 +628,8 @@ def test_run_keys_are_stable_and_follow_the_scenario(finished_sweep, tmp_path):
     assert run_key(sc, 5) == run_key(apply_parameters(base, {"info_sharing": 0.25}), 5)
     assert run_key(sc, 5) != run_key(sc, 6)
     assert run_key(sc, 5) != run_key(apply_parameters(base, {"info_sharing": 0.26}), 5)
+    # a scenario's descriptions change nothing a run computes, so not its key
+    assert run_key(sc.model_copy(update={"description": "other", "description_zh": "别的"}), 5) == run_key(sc, 5)
 
 
 def test_run_key_is_the_same_in_another_process(finished_sweep):

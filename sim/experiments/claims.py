@@ -442,7 +442,7 @@ def build_arm(base: Scenario, name: str, arm: Arm) -> Scenario:
                 raise ValueError(f"arm {name!r}: unknown {section} field {key!r}")
             data[section][key] = data[section][key] * value.factor if isinstance(value, Scale) else value
     data["name"] = name
-    data["description"] = arm.label
+    data["description"], data["description_zh"] = arm.label, ""
     return load_scenario(data)
 
 

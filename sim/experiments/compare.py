@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..io import git_state
 from ..params import PRESETS, Scenario, load_scenario
-from ..registry import KINDS, KPIS, REPORT_KPIS, REPORT_SERIES, families
+from ..registry import DISTRICT_KPIS, DISTRICT_REPORT, KINDS, KPIS, REPORT_KPIS, REPORT_SERIES, families
 from ..streams import replicate_seeds
 from .analysis import group_stats, paired_differences, timeseries_bands, verdict
 from .spec import run_key
@@ -61,6 +61,7 @@ class Comparison:
     bands: pd.DataFrame       # scenario x column x day: mean, low, high
     gap_stats: pd.DataFrame   # per scenario, reported closure rate - real resolution rate: n, mean, CI (as stats)
     gap_diffs: pd.DataFrame   # per scenario, that gap's paired difference from the first scenario (as diffs)
+    districts: pd.DataFrame   # per option, district and KPI: paired difference, verdict, city-wide verdict
     reps: int
     days: int
     preset: str
@@ -201,7 +202,7 @@ def rank_options(family_table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------
 
 #: Fields of a scenario that say what it is, not what it sets.
-IDENTITY = ("name", "description", "seed", "levers", "schedule")
+IDENTITY = ("name", "description", "description_zh", "seed", "levers", "schedule")
 
 
 def _flat(d: dict, prefix: str = "") -> dict[str, object]:
@@ -279,6 +280,35 @@ def reported_gap(summaries: pd.DataFrame, reference: str) -> tuple[pd.DataFrame,
     return group_stats(g, "scenario", ["gap"]), diffs
 
 
+#: Columns of ``Comparison.districts``.
+DISTRICT_COLUMNS = ("scenario", "district", "name", "name_zh", "type", "type_zh", "kpi", "n", "diff", "ci_low",
+                    "ci_high", "mid", "verdict", "city_verdict", "differs")
+
+
+def district_differences(districts: pd.DataFrame, names: list[str], city: pd.DataFrame) -> pd.DataFrame:
+    """Per option (``names`` but the first), district and KPI of ``registry.DISTRICT_REPORT``: its paired
+    difference from the reference in that district (the district's own cases, replicate by replicate),
+    judged against the KPI's MID at the district's reference level, beside the option's city-wide verdict
+    on the same KPI (``city``: the comparison's ``diffs``); ``differs`` where the two verdicts are not
+    the same (and the city's is known). Empty with fewer than two districts (the city-wide result is
+    the district's) or none stored (runs written before cogov kept district tables)."""
+    if districts.empty or districts["district"].nunique() < 2:
+        return pd.DataFrame(columns=list(DISTRICT_COLUMNS))
+    kpis = [k for k in DISTRICT_REPORT if k in districts.columns]
+    frames = []
+    for _, grp in districts.groupby("district", sort=True):
+        ref = grp[grp["scenario"] == names[0]]
+        mids = {k: DISTRICT_KPIS[k].mid.of(float(ref[k].mean())) for k in kpis}
+        d = judge(paired_differences(grp, "scenario", names[0], kpis), mids, {k: DISTRICT_KPIS[k].better for k in kpis})
+        frames.append(d.assign(**{c: grp[c].iloc[0] for c in ("district", "name", "name_zh", "type", "type_zh")}))
+    out = pd.concat(frames, ignore_index=True)
+    out = out[out["scenario"] != names[0]]
+    verdicts = city.set_index(["scenario", "kpi"])["verdict"]
+    out["city_verdict"] = [verdicts.get((s, k), "unknown") for s, k in zip(out["scenario"], out["kpi"], strict=True)]
+    out["differs"] = (out["verdict"] != out["city_verdict"]) & (out["city_verdict"] != "unknown")
+    return out[list(DISTRICT_COLUMNS)].reset_index(drop=True)
+
+
 def analyse(out: Path) -> Comparison:
     """The comparison's tables, from the stored runs."""
     store = SweepStore(out)
@@ -288,12 +318,17 @@ def analyse(out: Path) -> Comparison:
     summaries["scenario"] = [names[p] for p in summaries["point"]]
     ts = store.timeseries()
     ts["scenario"] = [names[p] for p in ts["point"]]
-    return comparison(summaries, ts, manifest)
+    districts = store.districts()
+    if not districts.empty:
+        districts["scenario"] = [names[p] for p in districts["point"]]
+    return comparison(summaries, ts, manifest, districts)
 
 
-def comparison(summaries: pd.DataFrame, timeseries: pd.DataFrame, manifest: dict) -> Comparison:
-    """The comparison's tables from the runs' summaries and (thinned) time series, each with its
-    ``scenario``, and the study's manifest (``run_comparison``)."""
+def comparison(summaries: pd.DataFrame, timeseries: pd.DataFrame, manifest: dict,
+               districts: pd.DataFrame | None = None) -> Comparison:
+    """The comparison's tables from the runs' summaries, (thinned) time series and district tables
+    (``SweepStore.districts``; optional), each with its ``scenario``, and the study's manifest
+    (``run_comparison``)."""
     names = manifest["spec"]["scenarios"]
     kpis = [k for k in REPORT_KPIS if k in summaries.columns]
     scenarios = manifest["scenarios"]
@@ -308,7 +343,9 @@ def comparison(summaries: pd.DataFrame, timeseries: pd.DataFrame, manifest: dict
         ranking=rank_options(family_table, names), changes=scenario_changes(scenarios),
         caveats=caveats(reps, scenarios),
         bands=timeseries_bands(timeseries, "scenario", [c for c in REPORT_SERIES if c in timeseries.columns]),
-        gap_stats=gap_stats, gap_diffs=gap_diffs, reps=reps, days=scenarios[0]["days"],
+        gap_stats=gap_stats, gap_diffs=gap_diffs,
+        districts=district_differences(districts if districts is not None else pd.DataFrame(), names, diffs),
+        reps=reps, days=scenarios[0]["days"],
         preset=scenarios[0]["preset"], seed=manifest["root_seed"],
         code={"cogov": manifest.get("versions", {}).get("cogov"), "git_commit": manifest.get("git_commit"),
               "git_dirty": manifest.get("git_dirty")})

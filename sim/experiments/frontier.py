@@ -97,7 +97,8 @@ def _sampler(population: int, seed: int):
 def package_scenario(base: Scenario, package: dict[str, float], name: str) -> Scenario:
     data = base.model_dump()
     data["levers"].update(package)
-    data["name"], data["description"] = name, ", ".join(f"{k} {v:g}" for k, v in package.items())
+    data["name"], data["description_zh"] = name, ""
+    data["description"] = ", ".join(f"{k} {v:g}" for k, v in package.items())
     return load_scenario(data)
 
 

@@ -215,9 +215,10 @@ def sample_points(spec: SweepSpec) -> np.ndarray:
 
 
 def run_key(scenario: Scenario, seed: int) -> str:
-    """A stable key of one run: the fully resolved scenario, the seed and the model version."""
+    """A stable key of one run: the fully resolved scenario but its descriptions (text that changes
+    nothing a run computes), the seed and the model version."""
     from .. import __version__
-    data = scenario.model_dump(mode="json")
+    data = scenario.model_dump(mode="json", exclude={"description", "description_zh"})
     data["seed"] = seed
     blob = json.dumps({"scenario": data, "cogov": __version__}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]

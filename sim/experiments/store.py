@@ -1,8 +1,8 @@
 """A sweep's folder: manifest, one Parquet file per finished run, failures. Resumable and verified.
 
     DIR/manifest.json         spec, versions, root seed, every task (key, point, replicate, values)
-    DIR/runs/KEY.parquet      the run's time series (thinned); its summary row and parameter values
-                              are in the file's metadata (key b"cogov")
+    DIR/runs/KEY.parquet      the run's time series (thinned); its summary row, parameter values and
+                              district table are in the file's metadata (key b"cogov")
     DIR/runs/KEY.sha256       the run file's SHA-256 and size, written after it
     DIR/failures/KEY.txt      the traceback of a run that raised
 
@@ -130,10 +130,13 @@ class SweepStore:
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
             return False
 
-    def write_run(self, key: str, timeseries: pd.DataFrame, summary: dict, task: dict) -> None:
+    def write_run(self, key: str, timeseries: pd.DataFrame, summary: dict, task: dict,
+                  districts: pd.DataFrame | None = None) -> None:
         table = pa.Table.from_pandas(timeseries, preserve_index=False)
         meta = {"key": key, "point": task["point"], "replicate": task["replicate"], "seed": task["seed"],
                 "values": task["values"], "summary": summary}
+        if districts is not None:  # one record per district (``metrics.district_table``)
+            meta["districts"] = districts.to_dict("records")
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                                META_KEY: json.dumps(meta, allow_nan=True).encode()})
         sink = pa.BufferOutputStream()
@@ -166,6 +169,18 @@ class SweepStore:
             arm = {"arm": task["arm"]} if "arm" in task else {}  # a sweep with effects: 0 the point, 1... its arms
             rows.append({"key": task["key"], "point": task["point"], "replicate": task["replicate"],
                          "seed": task["seed"], **arm, **task["values"], **cache[task["key"]]})
+        return pd.DataFrame(rows)
+
+    def districts(self) -> pd.DataFrame:
+        """One row per district of each task whose run is finished and holds a district table (runs
+        written before cogov stored one have none): key, point, replicate, then the district's columns."""
+        rows = []
+        for task in self.manifest()["tasks"]:
+            path = self.runs / f"{task['key']}.parquet"
+            if not (path.is_file() and self.verify(path)):
+                continue
+            ids = {"key": task["key"], "point": task["point"], "replicate": task["replicate"]}
+            rows += [{**ids, **d} for d in self.read_meta(path).get("districts", [])]
         return pd.DataFrame(rows)
 
     def _summary(self, path: Path) -> dict | None:

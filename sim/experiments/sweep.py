@@ -45,7 +45,8 @@ def run_task(task: dict) -> dict:
         model.run()
         ts = model.timeseries()
         ts = ts[ts["day"] % task["thin"] == 0].reset_index(drop=True)
-        return {"key": task["key"], "ok": True, "timeseries": ts, "summary": model.summary()}
+        return {"key": task["key"], "ok": True, "timeseries": ts, "summary": model.summary(),
+                "districts": model.districts()}
     except Exception:  # noqa: BLE001 - any failure of one run is recorded, the sweep goes on
         return {"key": task["key"], "ok": False, "error": traceback.format_exc()}
 
@@ -181,7 +182,8 @@ def run_tasks(tasks: list[dict], out: Path, manifest: dict, executor: str = "ser
 
     def collect(result: dict) -> None:
         if result["ok"]:
-            store.write_run(result["key"], result["timeseries"], result["summary"], unique[result["key"]])
+            store.write_run(result["key"], result["timeseries"], result["summary"], unique[result["key"]],
+                            result.get("districts"))
             report.done += 1
         else:
             store.write_failure(result["key"], result["error"])

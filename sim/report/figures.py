@@ -235,6 +235,70 @@ def differences(comp, lang: str = "en") -> Figure:
     return fig
 
 
+@figure_function
+def district_differences(comp, lang: str = "en") -> Figure:
+    """Each option's paired difference from the reference within each district (``comp.districts``) and
+    city-wide (the top row), one panel per KPI, in minimum important differences (the district's, at its
+    own level) turned so that right is better, with 95% CIs; options by colour and marker, a hollow
+    marker where the district's verdict differs from the city's. Linear within ±1 MID, logarithmic beyond."""
+    d = comp.districts
+    kpis = list(dict.fromkeys(d["kpi"]))
+    options = comp.names[1:]
+    places = d.drop_duplicates("district").sort_values("district")
+    zh = lang == "zh"
+    labels = [t("fig.dist.city", lang)] + [
+        f"{r['name_zh']}（{r['type_zh']}）" if zh else f"{r['name'].replace('_', ' ')} ({r['type']})"
+        for _, r in places.iterrows()]
+    styles = scenario_styles(comp.names)
+    step = 0.8 / max(len(options), 1)
+    offsets = {nm: 0.4 - step * (i + 0.5) for i, nm in enumerate(options)}
+    fig = new_figure((3.0 + 4.2 * len(kpis), 1.8 + len(labels) * (0.35 + 0.22 * len(options))))
+    axes = fig.subplots(1, len(kpis), sharex=True, sharey=True, squeeze=False).ravel()
+    extent = []
+    for ax, kpi in zip(axes, kpis, strict=True):
+        ax.axvspan(-1, 1, color=MID_BAND, lw=0, zorder=0)
+        ax.axvline(0, color="#555555", lw=0.8, zorder=1)
+        for name in options:
+            city = comp.diffs[(comp.diffs["scenario"] == name) & (comp.diffs["kpi"] == kpi)]
+            mine = d[(d["scenario"] == name) & (d["kpi"] == kpi)].sort_values("district")
+            x = pd.concat([_in_mids(city) if len(city) else pd.DataFrame({"x": [np.nan], "lo": np.nan, "hi": np.nan}),
+                           _in_mids(mine)])
+            differs = [False] + mine["differs"].tolist()
+            st = styles[name]
+            for yi, (r, hollow) in enumerate(zip(x.itertuples(), differs, strict=True)):
+                y = len(labels) - 1 - yi + offsets[name]
+                if np.isfinite(r.lo) and np.isfinite(r.hi):
+                    ax.plot([r.lo, r.hi], [y, y], color=st.color, lw=2.0, solid_capstyle="butt", zorder=2)
+                    extent += [abs(r.lo), abs(r.hi)]
+                if np.isfinite(r.x):
+                    ax.plot([r.x], [y], marker=st.marker, ms=8, color=st.color, mfc="white" if hollow else st.color,
+                            mew=1.6, ls="", zorder=3)
+        ax.set_title(kpi_label(kpi, lang), loc="left")
+        ax.grid(axis="y", visible=False)
+        ax.tick_params(axis="y", length=0)
+        ax.set_xlabel(t("fig.diff.xlabel", lang))
+    for yi in range(len(labels) - 1):
+        for ax in axes:
+            ax.axhline(yi + 0.5, color="#cccccc", lw=0.8, zorder=1)
+    limit = max(3.0, 1.3 * max(extent, default=0.0))
+    ax0 = axes[0]
+    ax0.set_xscale("symlog", linthresh=1.0, linscale=0.8)
+    ax0.set_xlim(-limit, limit)
+    ax0.xaxis.set_major_locator(FixedLocator([v for v in (-1000, -100, -10, -1, 0, 1, 10, 100, 1000)
+                                              if abs(v) <= limit]))
+    ax0.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax0.xaxis.set_minor_locator(FixedLocator([]))
+    ax0.set_ylim(-0.55, len(labels) - 0.45)
+    ax0.set_yticks(np.arange(len(labels))[::-1], labels)
+    handles = [Line2D([], [], color=styles[nm].color, marker=styles[nm].marker, ms=8, lw=2.0,
+                      label=scenario_label(nm, lang)) for nm in options]
+    handles += [Line2D([], [], color="#555555", marker="o", mfc="white", mew=1.6, ms=8, ls="",
+                       label=t("fig.dist.differs", lang)), Patch(fc=MID_BAND, label=t("fig.diff.band", lang))]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4))
+    fig.suptitle(t("fig.dist.title", lang).format(ref=scenario_label(comp.names[0], lang)))
+    return fig
+
+
 # ------------------------------------------------------------------------------------------------
 # (b) time series with bands
 # ------------------------------------------------------------------------------------------------

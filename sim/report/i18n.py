@@ -88,6 +88,22 @@ TEXT: dict[str, dict[str, str]] = {
     "section.table": {"en": "Key indicators", "zh": "主要指标"},
     "section.figures": {"en": "Figures", "zh": "图表"},
     "section.reported": {"en": "Reported versus real", "zh": "上报与实际"},
+    "section.districts": {"en": "District by district", "zh": "分区结果"},
+    # ---- districts (where an option reads otherwise than city-wide) ---------------------------
+    "dist.intro": {
+        "en": "Each option's difference from {ref} within each of the {n} districts ({kpis}), judged against the "
+              "KPI's MID at the district's own level, where it reads otherwise than city-wide. A district has "
+              "fewer cases than the city, so its intervals are wider; with {n} districts some differ by chance: "
+              "read them as places to look again, with more replicates.",
+        "zh": "各方案在{n}个区内相对{ref}的差值（{kpis}），以该区自身水平下的最小重要差异判断，这里列出与全市结论不同之处。"
+              "区内案件少于全市，置信区间更宽；区数为{n}时，难免有的区因偶然而不同：请把它们看作值得用更多重复再查的地方。"},
+    "dist.row": {"en": "{district} ({type}): {kpi} {diff}, {verdict}; city-wide {city}",
+                 "zh": "{district}（{type}）：{kpi}{diff}，{verdict}；全市{city}"},
+    "dist.option": {"en": "{s}: {items}.", "zh": "{s}：{items}。"},
+    "dist.wide": {"en": "in {k} more the interval is too wide to tell", "zh": "另有{k}项置信区间过宽，无法判断"},
+    "dist.only_wide": {"en": "in {k} district results the interval is too wide to tell",
+                       "zh": "{k}项分区结果置信区间过宽，无法判断"},
+    "dist.none": {"en": "{s}: in every district as city-wide.", "zh": "{s}：各区结论与全市一致。"},
     "settings.scenarios": {"en": "Scenarios", "zh": "方案"},
     "settings.reference": {"en": "reference", "zh": "参照"},
     "settings.reps": {"en": "Replicates per scenario", "zh": "每个方案的重复次数"},
@@ -215,6 +231,17 @@ TEXT: dict[str, dict[str, str]] = {
               "unit holds at day {day}; grey: units that hold no cases (party committees, the platform).",
         "zh": "一次运行（{scenario}，随机种子{seed}）的组织网络，按层级排列；颜色：第{day}天各单位持有的未结案件数；"
               "灰色：不持有案件的单位（党委、平台）。"},
+    "cap.districts": {
+        "en": "Paired differences of each option from {ref} within each district and city-wide (top row), with "
+              "their 95% confidence intervals over {reps} replicates, in units of the indicator's minimum important "
+              "difference at the district's own level and turned so that right is better; the grey band is ±1 MID. "
+              "A hollow marker: the district reads otherwise than city-wide.",
+        "zh": "各方案在各区内及全市（首行）相对{ref}的配对差值及其95%置信区间（{reps}次重复），"
+              "以该区自身水平下的最小重要差异为单位，并统一为向右更优；灰色带为±1个最小重要差异。空心标记：该区结论与全市不同。"},
+    "fig.dist.title": {"en": "District by district: differences from {ref}, in minimum important differences",
+                       "zh": "分区结果：相对{ref}的差值（以最小重要差异为单位）"},
+    "fig.dist.city": {"en": "City-wide", "zh": "全市"},
+    "fig.dist.differs": {"en": "hollow: reads otherwise than city-wide", "zh": "空心：与全市结论不同"},
     "cap.network_missing": {"en": "The organisational network figure needs a model run and was not drawn.",
                             "zh": "组织网络图需要一次模型运行，本报告未绘制。"},
     # ---- summary sentences --------------------------------------------------------------------

@@ -289,7 +289,8 @@ def _options(comp, lang: str) -> list[tuple[str, str]]:
     out = []
     for i, sc in enumerate(comp.scenarios):
         name = comp.names[i]
-        text = t("opt.description", lang).format(text=sc.get("description") or t("opt.no_description", lang))
+        said = (lang == "zh" and sc.get("description_zh")) or sc.get("description")
+        text = t("opt.description", lang).format(text=said or t("opt.no_description", lang))
         if i == 0:
             out.append((name, text))
             continue
@@ -407,6 +408,39 @@ def _gap_sentences(comp, lang: str) -> list[str]:
                                                               mid=fmt_number(k, comp.gap_diffs["mid"].max(), lang,
                                                                              unit=True, diff=True)))
     return out
+
+
+#: Verdicts that say something: a district whose interval is too wide (uncertain) is counted, not listed.
+DEFINITE = ("better", "worse", "same")
+
+
+def _districts(comp, lang: str) -> tuple[str, list[str]]:
+    """The district results (``comp.districts``) where they differ from city-wide: an introduction and, per
+    option, the districts whose definite verdict differs from the city's, with their difference, and how
+    many more differ only by being uncertain. Nothing when the comparison has no district results."""
+    d = comp.districts
+    if d.empty:
+        return "", []
+    ref = scenario_label(comp.names[0], lang)
+    zh = lang == "zh"
+    intro = t("dist.intro", lang).format(ref=ref, n=d["district"].nunique(),
+                                         kpis=join([kpi_label(k, lang) for k in d["kpi"].unique()], lang))
+    items = []
+    for name in comp.names[1:]:
+        mine = d[(d["scenario"] == name) & d["differs"]]
+        shown = mine[mine["verdict"].isin(DEFINITE)]
+        rows = [t("dist.row", lang).format(
+            district=r["name_zh"] if zh else r["name"].replace("_", " "), type=r["type_zh"] if zh else r["type"],
+            kpi=kpi_label(r["kpi"], lang), verdict=t(f"verdict.{r['verdict']}", lang),
+            diff=_diff_text(r["kpi"], r["diff"], r["ci_low"], r["ci_high"], lang,
+                            diff_digits(r["kpi"], r["ci_low"], r["ci_high"])),
+            city=t(f"verdict.{r['city_verdict']}", lang)) for _, r in shown.iterrows()]
+        if len(mine) > len(shown):
+            rows.append(t("dist.wide" if rows else "dist.only_wide", lang).format(k=len(mine) - len(shown)))
+        s = scenario_label(name, lang)
+        items.append(t("dist.option", lang).format(s=s, items=t("list.clause", lang).join(rows)) if rows
+                     else t("dist.none", lang).format(s=s))
+    return intro, items
 
 
 def summarise(comp, lang: str, table: Table | None = None) -> Summary:
@@ -553,6 +587,8 @@ def _figures(comp, lang: str, network) -> list[tuple[str, object, str]]:
            ("ladder.png", F.escalation_ladder(comp, lang), t("cap.ladder", lang).format(**fields)),
            ("cost.png", F.cost_effectiveness(comp, lang), t("cap.cost", lang).format(**fields)),
            ("reported.png", F.reported_vs_real(comp, lang), t("cap.reported", lang).format(**fields))]
+    if not comp.districts.empty:
+        out.append(("districts.png", F.district_differences(comp, lang), t("cap.districts", lang).format(**fields)))
     if network is not None:
         out.append(("network.png", F.org_network(network, lang),
                     t("cap.network", lang).format(scenario=scenario_label(network.scenario, lang), seed=network.seed,
@@ -584,7 +620,9 @@ def _parts(comp, lang: str, summary: Summary, command: str | None) -> list[Part]
              Part("settings", 2, t("section.settings", lang), [("dl", _settings(comp, lang, command))]),
              Part("families", 2, t("section.families", lang), [("ul", summary.families)]),
              Part("reported-vs-real", 3, t("section.reported", lang),
-                  [("p", _sentence_join(summary.reported, lang))])]
+                  [("p", _sentence_join(summary.reported, lang))]),
+             Part("districts", 2, t("section.districts", lang), list(zip(("p", "ul"), _districts(comp, lang),
+                                                                           strict=True)))]
     return [p for p in parts if all(content for _, content in p.blocks)]
 
 
