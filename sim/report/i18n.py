@@ -43,7 +43,7 @@ INLINE_UNITS: dict[str, dict[str, tuple[str, str]]] = {
 
 #: Scenario names of scenarios/*.toml.
 SCENARIO_LABELS: dict[str, dict[str, str]] = {
-    "baseline": {"en": "Baseline (fragmented)", "zh": "基线(碎片化)"},
+    "baseline": {"en": "Baseline (fragmented)", "zh": "基线（碎片化）"},
     "empowerment_only": {"en": "Empowerment only", "zh": "仅赋权"},
     "empowerment": {"en": "Empowerment + staff", "zh": "赋权+人随事走"},
     "whistle": {"en": "Whistle & report", "zh": "吹哨报到"},

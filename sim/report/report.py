@@ -237,7 +237,8 @@ def _evidence(kpi: str, c: Cell, lang: str) -> str:
 
 def _family_evidence(row, table: Table, lang: str, named: bool = True) -> str:
     """A family's verdict for one option in words: the member that shows it (both sides of a mixed
-    family), after the family's name where it has members of its own (``named``)."""
+    family), after the family's name where it has members of its own (``named``) and the member's label
+    does not already say it."""
     cell = table.cells[(row["scenario"], row["kpi"])]
     if row["verdict"] == "mixed":
         text = t("sum.mixed_item", lang).format(
@@ -245,8 +246,9 @@ def _family_evidence(row, table: Table, lang: str, named: bool = True) -> str:
             worse=_evidence(row["against"], table.cells[(row["scenario"], row["against"])], lang))
     else:
         text = _evidence(row["kpi"], cell, lang)
-    if named and row["family"] in GROUPS:
-        return f"{family_label(row['family'], lang)}{'：' if lang == 'zh' else ': '}{text}"
+    family = family_label(row["family"], lang)
+    if named and row["family"] in GROUPS and family.lower() not in kpi_label(row["kpi"], lang).lower():
+        return f"{family}{'：' if lang == 'zh' else ': '}{text}"
     return text
 
 
