@@ -77,6 +77,7 @@ def test_prim_recovers_a_known_box():
     failed = ((x["needs"] > 0.6) & (x["staff"] < 0.4)).to_numpy()
     box = R.prim_box(x, failed)
     assert box["failures"] == failed.sum() and box["coverage"] >= 0.8 and box["density"] >= 0.8
+    assert box["mass"] == pytest.approx(0.16, abs=0.04)  # the true box holds 0.4 x 0.4 of the futures
     assert "noise" not in box["box"]
     assert float(box["box"].split("needs >= ")[1].split(";")[0]) == pytest.approx(0.6, abs=0.06)
     assert float(box["box"].split("staff <= ")[1].split(";")[0]) == pytest.approx(0.4, abs=0.06)

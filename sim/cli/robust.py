@@ -34,8 +34,9 @@ def add_parser(sub) -> None:
                                    "random numbers. Prints, per option and KPI, the mean, the worst decile, the regret "
                                    "(shortfall from the best option in the same future: mean and maximum) and the "
                                    "share of futures meeting the file's thresholds; and, per option, the conditions "
-                                   "under which it fails them (scenario discovery by PRIM, with coverage and "
-                                   "density). Writes robust.csv, futures.csv, discovery.csv and robust.png into --out.")
+                                   "under which it fails them (scenario discovery by PRIM, with coverage, density "
+                                   "and mass). Writes robust.csv, futures.csv, discovery.csv and robust.png into "
+                                   "--out.")
     p.add_argument("options", nargs="*", metavar="OPTION",
                    help=f"scenario files or built-in names (default: {' '.join(DEFAULT_OPTIONS)})")
     p.add_argument("--futures", type=int, default=FUTURES, metavar="N", help=f"how many futures (default {FUTURES})")

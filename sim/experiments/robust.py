@@ -235,7 +235,7 @@ class Robustness:
     futures: pd.DataFrame   # one row per future: member, parameter values, uncertainty factors
     values: pd.DataFrame    # one row per future x option: the KPIs (replicate means)
     table: pd.DataFrame     # option x kpi: mean, worst_decile, mean_regret, max_regret, satisficing
-    discovery: pd.DataFrame  # option: failures, box, coverage, density
+    discovery: pd.DataFrame  # option: failures, box, coverage, density, mass
     reps: int
     preset: str
     days: int
@@ -305,9 +305,11 @@ def discovery_inputs(futures: pd.DataFrame) -> pd.DataFrame:
 def prim_box(x: pd.DataFrame, failed: np.ndarray, min_coverage: float = MIN_COVERAGE) -> dict:
     """The conditions under which an option fails (PRIM, ema_workbench): the densest box on the
     peeling trajectory that covers at least ``min_coverage`` of the failures; its limits on the
-    restricted dimensions as text, its coverage and density."""
+    restricted dimensions as text, its coverage, density and mass (the share of all futures inside it:
+    a box that holds most futures says little, however dense)."""
     n_fail = int(failed.sum())
-    out = {"futures": len(failed), "failures": n_fail, "box": "", "coverage": math.nan, "density": math.nan}
+    out = {"futures": len(failed), "failures": n_fail, "box": "", "coverage": math.nan, "density": math.nan,
+           "mass": math.nan}
     if n_fail == 0 or n_fail == len(failed) or x.shape[1] == 0:
         out["box"] = "never fails" if n_fail == 0 else "fails in every future" if n_fail == len(failed) else ""
         return out
@@ -334,13 +336,13 @@ def prim_box(x: pd.DataFrame, failed: np.ndarray, min_coverage: float = MIN_COVE
         if hi < float(init.loc[1, col]):
             parts.append(f"{col} <= {hi:.3g}")
     out.update(box="; ".join(parts) or "(no restriction)", coverage=float(traj.loc[i, "coverage"]),
-               density=float(traj.loc[i, "density"]))
+               density=float(traj.loc[i, "density"]), mass=float(traj.loc[i, "mass"]))
     return out
 
 
 def discovery_table(values: pd.DataFrame, futures: pd.DataFrame, spec: FuturesSpec, options: list[str]) -> pd.DataFrame:
     if not spec.thresholds:
-        return pd.DataFrame(columns=["option", "futures", "failures", "box", "coverage", "density"])
+        return pd.DataFrame(columns=["option", "futures", "failures", "box", "coverage", "density", "mass"])
     x = discovery_inputs(futures)
     return pd.DataFrame([{"option": o, **prim_box(x, failures(values, spec, o))} for o in options])
 

@@ -67,9 +67,10 @@ def tables_text(result) -> str:
                          + (f" {r.satisficing:>6.0%}" if th else ""))
     if len(result.discovery):
         lines += ["", "when each option fails a threshold (PRIM box: coverage = share of its failures inside, "
-                      "density = share of the futures inside that fail)"]
+                      "density = share of the futures inside that fail, mass = share of all futures inside)"]
         for _, r in result.discovery.iterrows():
-            stats = (f" (coverage {r.coverage:.0%}, density {r.density:.0%})" if np.isfinite(r.coverage) else "")
+            stats = (f" (coverage {r.coverage:.0%}, density {r.density:.0%}, mass {r.mass:.0%})"
+                     if np.isfinite(r.coverage) else "")
             lines.append(f"  {r.option:<24} fails in {r.failures} of {r.futures}: {r.box}{stats}")
     return "\n".join(lines)
 
