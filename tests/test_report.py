@@ -319,3 +319,12 @@ def test_the_report_lists_the_districts_that_differ(comp):
     _, zh = _districts(replace(comp, names=["baseline", "whistle"], districts=d), "zh")
     assert "1区（中心城区）" in zh[0] and "0区" not in zh[0]
     assert _districts(replace(comp, districts=d.iloc[:0]), "en") == ("", [])
+
+
+def test_the_summary_opens_with_the_answer(comp):
+    en, zh = summarise(comp, "en").lead, summarise(comp, "zh").lead
+    assert en[0] == ("Best option: Whistle & report, clearly better than Baseline (fragmented) in 1 of 9 areas and "
+                     "clearly worse in 1.")
+    assert en[1].startswith("Next: Five-mode integration, clearly better than Baseline (fragmented) in 0 of 9 areas "
+                            "and clearly worse in none.")
+    assert zh[0].startswith("最优方案：吹哨报到，在9个方面中有1个明显优于基线（碎片化）")

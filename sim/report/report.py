@@ -280,6 +280,23 @@ def _ranking(comp, table: Table, lang: str) -> list[str]:
     return out
 
 
+def _answer(comp, lang: str, n: int) -> list[str]:
+    """The answer first: the option ranked first (or those tied for it) and the next rank, with the number
+    of the ``n`` areas each is clearly better and clearly worse in."""
+    r, ref = comp.ranking, scenario_label(comp.names[0], lang)
+
+    def items(rows):
+        return t("list.clause", lang).join(
+            t("rank.answer_item" if x["worse"] else "rank.answer_item_none", lang).format(s=scenario_label(x["scenario"], lang), ref=ref, better=x["better"],
+                                               worse=x["worse"], n=n) for _, x in rows.iterrows())
+    ranks = sorted(r["rank"].unique())
+    top = r[r["rank"] == ranks[0]]
+    out = [t("rank.answer" if len(top) == 1 else "rank.answer_tie", lang).format(items=items(top))]
+    if len(ranks) > 1:
+        out.append(t("rank.answer_next", lang).format(items=items(r[r["rank"] == ranks[1]])))
+    return out
+
+
 def _value(v) -> str:
     return f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
 
@@ -461,6 +478,8 @@ def summarise(comp, lang: str, table: Table | None = None) -> Summary:
                        _gap_sentences(comp, lang))
     if not comp.ranking["better"].any():
         lead.append(t("rank.none_better", lang).format(ref=ref))
+    else:
+        lead = _answer(comp, lang, len(families(table.kpis))) + lead
     return Summary(lead, _ranking(comp, table, lang), _options(comp, lang), _tradeoffs(comp, lang), caveats,
                    _families(comp, table, lang), _gap_sentences(comp, lang))
 
