@@ -57,6 +57,7 @@ def test_frontier_end_to_end_is_non_dominated_within_budget_and_resumes(tmp_path
     y = front[objectives].to_numpy(float) * np.array([F.direction(k) for k in objectives])
     assert len(front) >= 1 and (front["added_budget_per_resident"] <= 1.0).all()
     assert not any(_dominates(y[i], y[j]) for i in range(len(y)) for j in range(len(y)) if i != j)
+    assert not front.duplicated(subset=["authority_devolution", "info_sharing"]).any()  # a package once
     first = (out / "frontier.csv").read_bytes()
     assert cli_main(args) == 0  # resumed: the same packages are asked for and found on disk
     capsys.readouterr()

@@ -157,7 +157,8 @@ def search(base: Scenario, levers: list[str], objectives: list[str], out: Path, 
                          "feasible": budget is None or cost <= budget, "baseline": is_base})
     table = pd.DataFrame(rows)
     table["on_front"] = pareto_mask(table, objectives, dirs)
-    front = table[table["on_front"]].reset_index(drop=True)
+    # a package the sampler proposed twice ran on the same seeds: one point of the front, listed once
+    front = table[table["on_front"]].drop_duplicates(subset=levers).reset_index(drop=True)
     return Frontier(trials=table, front=front, picks=picks(front, objectives, dirs), levers=levers,
                     objectives=objectives, budget=budget, reps=reps, preset=base.preset, days=base.days)
 
