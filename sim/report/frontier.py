@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from ..registry import KPIS
 from .figures import figure_function, new_figure, save
+from .i18n import kpi_header, kpi_label
 from .robust import value_text, write_csv
 
 #: One marker per pick (the best on each objective, then the knee), drawn hollow over the points.
@@ -45,10 +46,23 @@ def tables_text(result) -> str:
     return "\n".join(lines)
 
 
+def _pick_groups(result, lang: str) -> list[tuple[str, object]]:
+    """(legend label, row) per distinct package among the picks: a package picked twice (the best on one
+    objective and the knee, say) is one marker whose label names both."""
+    groups: dict[tuple, tuple[list[str], object]] = {}
+    for _, r in result.picks.iterrows():
+        name = r["pick"]
+        label = f"best: {kpi_label(name[5:], lang)}" if name.startswith("best ") else name
+        key = tuple(float(r[lv]) for lv in result.levers)
+        groups.setdefault(key, ([], r))[0].append(label)
+    return [(" = ".join(labels), r) for labels, r in groups.values()]
+
+
 @figure_function
 def frontier_figure(result, lang: str = "en") -> Figure:
-    """One panel per pair of objectives: every package (grey; infeasible ones hollow), the front
-    (coloured by generation), the baseline (black cross) and the picks (labelled)."""
+    """One panel per pair of objectives: every package (grey; over the budget hollow), the front
+    (coloured by generation, with a colour bar), the baseline (black cross) and the picks (a hollow
+    marker each, one per distinct package, named in the legend)."""
     objs = result.objectives
     pairs = list(itertools.combinations(objs, 2))
     cols = min(3, len(pairs))
@@ -57,24 +71,32 @@ def frontier_figure(result, lang: str = "en") -> Figure:
     axes = fig.subplots(rows, cols, squeeze=False)
     t, front = result.trials, result.front
     scale = {k: 100.0 if KPIS[k].kind == "rate" else 1.0 for k in objs}
+    feas = t["feasible"].to_numpy(bool)
+    picks = _pick_groups(result, lang)
+    gens = (1, int(t["generation"].max()))
+    dots = None
     for ax, (a, b) in zip(axes.flat, pairs, strict=False):
-        feas = t["feasible"].to_numpy(bool)
         ax.scatter(t.loc[feas, a] * scale[a], t.loc[feas, b] * scale[b], s=10, color="#bbbbbb", label="package")
-        ax.scatter(t.loc[~feas, a] * scale[a], t.loc[~feas, b] * scale[b], s=10, facecolors="none",
-                   edgecolors="#bbbbbb", label="over budget")
-        ax.scatter(front[a] * scale[a], front[b] * scale[b], s=22, c=front["generation"], cmap="viridis",
-                   label="front")
+        if not feas.all():
+            ax.scatter(t.loc[~feas, a] * scale[a], t.loc[~feas, b] * scale[b], s=10, facecolors="none",
+                       edgecolors="#bbbbbb", label="over budget")
+        dots = ax.scatter(front[a] * scale[a], front[b] * scale[b], s=22, c=front["generation"], cmap="viridis",
+                          vmin=gens[0], vmax=gens[1], label="front")
         base = t[t["baseline"]]
         ax.scatter(base[a] * scale[a], base[b] * scale[b], marker="x", s=60, color="black", label="baseline")
         # markers, not text: labels never overlap
-        for (_, r), marker in zip(result.picks.iterrows(), PICK_MARKERS, strict=False):
-            ax.scatter([r[a] * scale[a]], [r[b] * scale[b]], marker=marker, s=90, facecolors="none",
-                       edgecolors="#d55e00", linewidths=1.4, label=r["pick"])
-        ax.set_xlabel(KPIS[a].label(lang) + (" (%)" if scale[a] == 100 else ""))
-        ax.set_ylabel(KPIS[b].label(lang) + (" (%)" if scale[b] == 100 else ""))
+        for (label, r), marker in zip(picks, PICK_MARKERS, strict=False):
+            ax.scatter([r[a] * scale[a]], [r[b] * scale[b]], marker=marker, s=110, facecolors="none",
+                       edgecolors="#d55e00", linewidths=1.6, label=label)
+        ax.set_xlabel(kpi_header(a, lang))
+        ax.set_ylabel(kpi_header(b, lang))
     for ax in list(axes.flat)[len(pairs):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4))
-    fig.suptitle("Reform packages: the trade-offs (front coloured by generation)")
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 3))
+    if dots is not None:
+        bar = fig.colorbar(dots, ax=list(axes.flat), shrink=0.6, pad=0.01)
+        bar.set_label("generation of the front's packages")
+        bar.set_ticks(range(gens[0], gens[1] + 1))
+    fig.suptitle("Reform packages: the trade-offs")
     return fig
