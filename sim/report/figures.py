@@ -170,6 +170,17 @@ def _in_mids(d: pd.DataFrame) -> pd.DataFrame:
                          "verdict": d["verdict"].to_numpy()}, index=d["kpi"].to_numpy())
 
 
+def _mid_axis(ax, limit: float) -> None:
+    """An x axis in minimum important differences from -``limit`` to ``limit``: linear within ±1 MID,
+    logarithmic beyond, ticks at 0, ±1, ±10..."""
+    ax.set_xscale("symlog", linthresh=1.0, linscale=0.8)
+    ax.set_xlim(-limit, limit)
+    ticks = [v for v in (-1000, -100, -10, -1, 0, 1, 10, 100, 1000) if abs(v) <= limit]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_locator(FixedLocator([]))
+
+
 @figure_function
 def differences(comp, lang: str = "en") -> Figure:
     """Forest plot of each option's paired differences from the reference with their 95% CIs, one
@@ -211,12 +222,7 @@ def differences(comp, lang: str = "en") -> Figure:
     for ax in axes[len(options):]:
         ax.set_visible(False)
     ax0 = axes[0]
-    ax0.set_xscale("symlog", linthresh=1.0, linscale=0.8)
-    ax0.set_xlim(-limit, limit)
-    ticks = [v for v in (-1000, -100, -10, -1, 0, 1, 10, 100, 1000) if abs(v) <= limit]
-    ax0.xaxis.set_major_locator(FixedLocator(ticks))
-    ax0.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax0.xaxis.set_minor_locator(FixedLocator([]))
+    _mid_axis(ax0, limit)
     ax0.set_ylim(-0.7, len(rows) - 0.3)
     ax0.set_yticks(y, [label for label, _, _ in rows])
     for ax in axes[:len(options)]:
@@ -282,12 +288,7 @@ def district_differences(comp, lang: str = "en") -> Figure:
             ax.axhline(yi + 0.5, color="#cccccc", lw=0.8, zorder=1)
     limit = max(3.0, 1.3 * max(extent, default=0.0))
     ax0 = axes[0]
-    ax0.set_xscale("symlog", linthresh=1.0, linscale=0.8)
-    ax0.set_xlim(-limit, limit)
-    ax0.xaxis.set_major_locator(FixedLocator([v for v in (-1000, -100, -10, -1, 0, 1, 10, 100, 1000)
-                                              if abs(v) <= limit]))
-    ax0.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax0.xaxis.set_minor_locator(FixedLocator([]))
+    _mid_axis(ax0, limit)
     ax0.set_ylim(-0.55, len(labels) - 0.45)
     ax0.set_yticks(np.arange(len(labels))[::-1], labels)
     handles = [Line2D([], [], color=styles[nm].color, marker=styles[nm].marker, ms=8, lw=2.0,
